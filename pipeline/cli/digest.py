@@ -1,0 +1,3 @@
+"""Commands: digest."""
+
+from __future__ import annotations

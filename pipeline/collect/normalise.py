@@ -1,0 +1,260 @@
+"""Normalising what feeds and pages say: URLs, HTML, plain text and language codes.
+
+Every function is pure and total: bad input gives None or an empty string, never an exception, because
+one odd entry must not stop a source.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+import warnings
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import nh3
+from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+
+from pipeline.types import Language
+
+# Feeds and pages are untrusted HTML: a feed URL handed to the page parser is expected, not a bug.
+warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
+
+# --- URLs --------------------------------------------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TRACKING_EXACT = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid"})
+# HTML's URL parsing drops tabs and newlines anywhere in an attribute value; feeds wrap long hrefs.
+_URL_NOISE = re.compile(r"[\t\r\n]")
+
+
+def _is_tracking(param: str) -> bool:
+    name = param.split("=", 1)[0].lower()
+    return name.startswith("utm_") or name in _TRACKING_EXACT
+
+
+def _ascii_host(host: str) -> str:
+    """Lower-case host, IDN labels in their ASCII (punycode) form so both spellings compare equal."""
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # labels IDNA 2003 rejects: keep the Unicode form, still lower-cased
+        return host
+
+
+def canonical_url(url: str) -> str:
+    """The form of a URL used to recognise the same article: lower-case scheme and host, no default port,
+    no fragment, no tracking parameters (utm_*, fbclid, gclid, mc_cid, mc_eid); other parameters keep
+    their order and spelling. A string that is not an absolute URL is returned stripped, unchanged."""
+    url = _URL_NOISE.sub("", url.strip())
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # bad IPv6 literal or port
+        return url
+    if not parts.scheme or not parts.hostname:
+        return url
+    scheme = parts.scheme.lower()
+    host = _ascii_host(parts.hostname)
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        netloc = f"{userinfo}@{netloc}"
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def absolute_url(href: str | None, base: str | None) -> str | None:
+    """`href` resolved against `base`, or None unless the result is an http(s) URL with a host."""
+    if not href:
+        return None
+    href = _URL_NOISE.sub("", href.strip())
+    if not href:
+        return None
+    try:
+        joined = urljoin(base or "", href)
+        parts = urlsplit(joined)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return joined
+
+
+# --- HTML --------------------------------------------------------------------------------------------
+
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "a", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "h2", "h3", "h4", "img"}
+)
+ALLOWED_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt", "width", "height"}}
+# Bounds the sanitiser's work on a pathological document; summaries this long are articles anyway.
+MAX_HTML_CHARS = 100_000
+_DIGITS = re.compile(r"^\d{1,4}$")
+
+
+def _attribute_filter(base_url: str | None):  # noqa: ANN202 - nh3 callback
+    def keep(tag: str, attr: str, value: str) -> str | None:
+        if attr == "href":
+            if value.strip().lower().startswith("mailto:"):
+                return value.strip()
+            return absolute_url(value, base_url)
+        if attr == "src":
+            return absolute_url(value, base_url)
+        if attr in ("width", "height"):
+            return value.strip() if _DIGITS.match(value.strip()) else None
+        return value
+
+    return keep
+
+
+def sanitise_html(markup: str, base_url: str | None) -> str:
+    """An allow-listed copy of untrusted HTML: a few text tags, links and images with absolute http(s)
+    (or mailto) URLs, `rel="noopener nofollow"` on links; scripts, styles, event handlers and
+    `javascript:` URLs never survive."""
+    if not markup:
+        return ""
+    cleaned = nh3.clean(
+        markup[:MAX_HTML_CHARS],
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags={"script", "style", "template", "iframe", "object", "noscript"},
+        # "*": none, or ammonia would allow its default generic attributes (lang, title) everywhere.
+        attributes={"*": set(), **{k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}},
+        attribute_filter=_attribute_filter(base_url),
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener nofollow",
+        strip_comments=True,
+    )
+    return cleaned.strip()
+
+
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "br", "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
+        "section", "article", "header", "footer", "figure", "figcaption", "pre", "hr", "dd", "dt", "dl",
+    }
+)  # fmt: skip
+_SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "iframe", "object", "head", "title"})
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_BLOCK_BREAK = "\x00"  # placeholder for a paragraph break: never in real text once control chars go
+
+
+class _TextCollector(HTMLParser):
+    """Collects character data, a paragraph break at block elements, nothing inside scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_BLOCK_BREAK)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(_BLOCK_BREAK)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_BLOCK_BREAK)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, scripts and styles left out,
+    whitespace collapsed within a paragraph and paragraphs separated by a blank line."""
+    if not markup:
+        return ""
+    if "<" not in markup:
+        raw = html.unescape(markup)
+    else:
+        parser = _TextCollector()
+        parser.feed(markup[: MAX_HTML_CHARS * 2])
+        parser.close()
+        raw = "".join(parser.parts)
+    paragraphs = (_collapse(p) for p in raw.split(_BLOCK_BREAK))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+_TAG_LIKE = re.compile(r"<[A-Za-z/!]")
+
+
+def plain_text(markup: str | None, limit: int) -> str:
+    """One clean line of text from a field that may hold HTML, e.g. a title.
+
+    Markup that was escaped twice by the publisher ("&amp;lt;b&amp;gt;") is still markup after one
+    decoding; a second pass removes it, so a title never carries tags, not even as text."""
+    text = html_to_text(markup or "")
+    if _TAG_LIKE.search(text):
+        text = html_to_text(text)
+    return clean_text(text, limit)
+
+
+def html_soup(markup: bytes) -> BeautifulSoup:
+    """A parsed HTML page. lxml: fast and forgiving, always installed (premailer depends on it); its HTML
+    parser never expands DTD entities or reads external ones."""
+    return BeautifulSoup(markup, "lxml")
+
+
+# --- plain text --------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _collapse(text: str) -> str:
+    text = _CONTROL.sub("", text)
+    return " ".join(_SPACES.sub(" ", text).split())
+
+
+def clean_text(s: str | None, limit: int) -> str:
+    """One line of plain text: NFC, control and bidi-override characters removed, whitespace collapsed,
+    cut at a word boundary to at most `limit` characters (an ellipsis marks the cut)."""
+    if not s:
+        return ""
+    text = _collapse(unicodedata.normalize("NFC", s[: limit * 4 + 16]))
+    return truncate(text, limit)
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at a word boundary when one is near, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return text[:limit]
+    cut = text[: limit - 1]
+    space = len(cut) if text[len(cut)].isspace() else cut.rfind(" ")
+    if space >= limit * 0.6:  # a word boundary near the end; otherwise cut mid-word rather than lose much
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+# --- language codes ------------------------------------------------------------------------------------
+
+_NORWEGIAN = frozenset({"no", "nb", "nn", "nor", "nob", "nno", "norsk", "norwegian", "bokmål", "nynorsk"})
+_ENGLISH = frozenset({"en", "eng", "english", "engelsk"})
+
+
+def normalise_language(code: str | None) -> Language | None:
+    """'en' for any English tag (en, en-US, en_GB), 'no' for Norwegian (nb, nn, nb-NO, nb_NO), else None."""
+    if not code:
+        return None
+    primary = re.split(r"[-_\s]", code.strip().lower(), maxsplit=1)[0]
+    if primary in _NORWEGIAN:
+        return "no"
+    if primary in _ENGLISH:
+        return "en"
+    return None

@@ -1,0 +1,94 @@
+"""Engines, connection pragmas and migrations. SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from pipeline.errors import DatabaseNotReady, StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"--db '{url}' is not a database URL (e.g. sqlite:///var/pipeline.db)") from exc
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {"future": True}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreError(
+            f"no driver for '{parsed.drivername}': pip install '.[postgres]' for PostgreSQL"
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Create or upgrade the schema to the newest revision. Returns (before, after)."""
+    cfg = _alembic_config()
+    try:
+        with engine.begin() as conn:
+            before = MigrationContext.configure(conn).get_current_revision()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            after = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+    return before, after or ""
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that `init` has not created or upgraded."""
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+    head = head_revision()
+    if current is None:
+        raise DatabaseNotReady(f"the database {engine.url!r} has no tables: run `python run.py init` first")
+    if current != head:
+        raise DatabaseNotReady(
+            f"the database is at revision {current}, the code expects {head}: "
+            "run `python run.py init` to upgrade"
+        )

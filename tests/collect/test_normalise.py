@@ -1,0 +1,157 @@
+"""URLs, sanitising, plain text and language codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.collect.normalise import (
+    absolute_url,
+    canonical_url,
+    clean_text,
+    html_to_text,
+    normalise_language,
+    plain_text,
+    sanitise_html,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://WWW.Example.COM:443/News/Item?b=2&a=1#top", "https://www.example.com/News/Item?b=2&a=1"),
+        ("http://example.com:80", "http://example.com/"),
+        ("https://example.com:8443/x", "https://example.com:8443/x"),
+        (
+            "https://example.com/a?utm_source=rss&id=7&UTM_Medium=x&fbclid=abc&gclid=1&mc_cid=2&mc_eid=3&z=",
+            "https://example.com/a?id=7&z=",
+        ),
+        ("https://example.com/a?utm_campaign=spring", "https://example.com/a"),
+        ("https://Blåbær.NO/nyhet", "https://xn--blbr-roah.no/nyhet"),
+        ("https://xn--blbr-roah.no/nyhet", "https://xn--blbr-roah.no/nyhet"),
+        ("  https://example.com/a b\n  ", "https://example.com/a b"),
+        ("not a url", "not a url"),
+        ("https://[::1]:443/x", "https://[::1]/x"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_canonical_url_is_idempotent_and_equal_for_spellings_of_one_article() -> None:
+    spellings = [
+        "https://www.example.com/news/1?utm_source=newsletter",
+        "HTTPS://www.example.com:443/news/1#comments",
+        "https://www.example.com/news/1?fbclid=IwAR0",
+    ]
+    assert {canonical_url(u) for u in spellings} == {"https://www.example.com/news/1"}
+    assert canonical_url(canonical_url(spellings[0])) == canonical_url(spellings[0])
+
+
+@pytest.mark.parametrize(
+    ("href", "base", "expected"),
+    [
+        ("/news/1", "https://example.com/feed/", "https://example.com/news/1"),
+        ("item", "https://example.com/news/", "https://example.com/news/item"),
+        ("//cdn.example.com/a.jpg", "https://example.com/", "https://cdn.example.com/a.jpg"),
+        ("https://other.example/x", "https://example.com/", "https://other.example/x"),
+        ("  https://example.com/\n\tlong-path ", None, "https://example.com/long-path"),
+        ("javascript:alert(1)", "https://example.com/", None),
+        ("mailto:a@example.com", "https://example.com/", None),
+        ("data:image/gif;base64,R0lGOD", "https://example.com/", None),
+        ("ftp://example.com/file", None, None),
+        ("", "https://example.com/", None),
+        (None, "https://example.com/", None),
+        ("http://[::1", None, None),
+        ("/relative/without/base", None, None),
+    ],
+)
+def test_absolute_url(href: str | None, base: str | None, expected: str | None) -> None:
+    assert absolute_url(href, base) == expected
+
+
+def test_sanitise_keeps_the_allow_list_and_makes_urls_absolute() -> None:
+    html = (
+        '<h2 class="x">Result</h2><p style="color:red">A <strong>big</strong> <em>step</em>, see '
+        '<a href="/more" target="_blank" title="t">more</a> or <a href="mailto:press@example.com">mail</a>.'
+        '</p><img src="/i.png" alt="Chart" width="600" height="auto" loading="lazy"><h1>Top</h1>'
+    )
+    assert sanitise_html(html, "https://example.com/news/") == (
+        "<h2>Result</h2><p>A <strong>big</strong> <em>step</em>, see "
+        '<a href="https://example.com/more" rel="noopener nofollow">more</a> or '
+        '<a href="mailto:press@example.com" rel="noopener nofollow">mail</a>.</p>'
+        '<img src="https://example.com/i.png" alt="Chart" width="600">Top'
+    )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<script>alert(1)</script>",
+        '<img src="x" onerror="alert(1)">',
+        '<a href="javascript:alert(1)">x</a>',
+        '<a href="JaVaScRiPt&colon;alert(1)">x</a>',
+        '<a href=" javascript:alert(1)">x</a>',
+        "<style>p{color:red}</style>",
+        '<svg onload="alert(1)"></svg>',
+        '<iframe src="https://evil.example/"></iframe>',
+        '<p onmouseover="alert(1)">x</p>',
+        '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+        "<scr<script>ipt>alert(1)</script>",
+        '<math><mtext><table><mglyph><style><img src=x onerror="alert(1)">',
+    ],
+)
+def test_sanitise_never_lets_script_through(html: str) -> None:
+    cleaned = sanitise_html(html, "https://example.com/").lower()
+    assert "<script" not in cleaned and "<style" not in cleaned and "javascript:" not in cleaned
+    assert "onerror" not in cleaned and "onload" not in cleaned and "onmouseover" not in cleaned
+    assert "data:" not in cleaned and "<iframe" not in cleaned and "<svg" not in cleaned
+
+
+def test_html_to_text_paragraphs_entities_and_no_script_text() -> None:
+    html = (
+        "<p>Første&nbsp;avsnitt &amp; mer</p><script>var x = 1;</script><ul><li>En</li><li>To</li></ul>tail"
+    )
+    assert html_to_text(html) == "Første avsnitt & mer\n\nEn\n\nTo\n\ntail"
+    assert html_to_text("Plain &lt;b&gt; text") == "Plain <b> text"
+    assert html_to_text("") == ""
+
+
+def test_plain_text_removes_double_escaped_markup() -> None:
+    assert plain_text("&lt;script&gt;alert(1)&lt;/script&gt;Breaking <b>news</b>", 100) == "Breaking news"
+    assert (
+        plain_text("Studies of PD-1 &amp; PD-L1  in\n lung cancer", 100)
+        == "Studies of PD-1 & PD-L1 in lung cancer"
+    )
+
+
+def test_clean_text_collapses_strips_controls_and_cuts_at_a_word() -> None:
+    assert clean_text("  a\tb\n\nc\u00a0d\u200b ", 100) == "a b c d"
+    assert clean_text("bad\x00\x07 char\u202e", 100) == "bad char"
+    assert clean_text("Kreftforeningen gir millioner til forskning", 30) == "Kreftforeningen gir millioner…"
+    assert clean_text("x" * 50, 10) == "x" * 9 + "…"
+    assert clean_text(None, 10) == ""
+    assert clean_text("e\u0301", 10) == "é"  # NFC
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("nb", "no"),
+        ("nn", "no"),
+        ("no", "no"),
+        ("nb-NO", "no"),
+        ("nb_NO", "no"),
+        ("NN-no", "no"),
+        ("nob", "no"),
+        ("en", "en"),
+        ("en-US", "en"),
+        ("en_GB", "en"),
+        ("EN", "en"),
+        ("sv-SE", None),
+        ("da", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalise_language(code: str | None, expected: str | None) -> None:
+    assert normalise_language(code) == expected
