@@ -127,7 +127,10 @@ def _enrich(
     warnings = list(parsed.warnings)
     out: list[ParsedItem] = []
     for item in parsed.items:
-        if item.needs_article and item.canonical_url not in known and budget > 0:
+        if item.needs_article and item.canonical_url in known:
+            # Stored already, enriched from its article; the bare listing entry would only overwrite that.
+            continue
+        if item.needs_article and budget > 0:
             budget -= 1
             try:
                 page = fetcher.fetch(item.url, check_robots=True, accept=HTML_ACCEPT)
