@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from pipeline.collect.http import Fetcher
+from pipeline.collect.parsing import ParserPool, Parsers
 from pipeline.collect.schedule import is_due, next_state
 from pipeline.collect.source import collect_source
 from pipeline.config import load_config
@@ -97,6 +98,8 @@ class CollectReport:
 
 
 ProgressHook = Callable[[SourceResult], None]
+#: A document that takes longer than this to parse is abandoned (its source fails with that reason).
+PARSE_TIME_LIMIT_S = 30.0
 
 
 def select_sources(config: Config, source_ids: Iterable[str]) -> list[Source]:
@@ -140,6 +143,7 @@ def collect_all(
     workers: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: ProgressHook | None = None,
+    parse_processes: int | None = None,
 ) -> CollectReport:
     """Fetch the due sources in a thread pool; store each source's items and health as it completes.
 
@@ -155,6 +159,7 @@ def collect_all(
     if not sources:
         return report
     fetcher = svc.make_fetcher()
+    parser_pool = ParserPool(parse_processes, time_limit_s=PARSE_TIME_LIMIT_S)
     pool_size = max(1, min(workers or svc.config.settings.http.workers, len(sources)))
     try:
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="collect") as pool:
@@ -166,6 +171,7 @@ def collect_all(
                     fetcher,
                     now,
                     svc.store.items.known_urls,
+                    parser_pool.parsers,
                 ): s
                 for s in sources
             }
@@ -179,14 +185,20 @@ def collect_all(
                     on_result(result)
     finally:
         fetcher.close()
+        parser_pool.close()
     return report
 
 
 def _collect_one(
-    source: Source, state: SourceState, fetcher: Fetcher, now: datetime, known_urls: Callable[..., set[str]]
+    source: Source,
+    state: SourceState,
+    fetcher: Fetcher,
+    now: datetime,
+    known_urls: Callable[..., set[str]],
+    parsers: Parsers,
 ) -> SourceResult:
     try:
-        return collect_source(source, state, fetcher, now=now, known_urls=known_urls)
+        return collect_source(source, state, fetcher, now=now, known_urls=known_urls, parsers=parsers)
     except Exception as exc:  # a bug met on one source's data must not stop the other sources
         log.exception("collecting %s failed unexpectedly", source.id)
         return SourceResult(

@@ -94,3 +94,14 @@ def test_concurrent_first_use_loads_one_model(monkeypatch: pytest.MonkeyPatch) -
 def test_long_text_is_read_from_its_head() -> None:
     text = "Pasientene fikk en ny behandling og levde lengre. " * 200 + "English words at the very end. " * 50
     assert detect_language(text) == "no"
+
+
+def test_function_words_decide_clear_text_without_the_model_and_leave_swedish_to_it() -> None:
+    from pipeline.language import _clear_by_function_words
+
+    assert _clear_by_function_words("The company has reported results of the study, which is the first to"
+                                    " show this effect in patients with cancer.") == "en"
+    assert _clear_by_function_words("Forskerne har fått midler til en ny studie, og det er første gang at"
+                                    " pasienter med kreft kan delta på dette.") == "no"
+    assert _clear_by_function_words("Forskarna har fått medel till en ny studie och det är första gången"
+                                    " som patienter med cancer kan delta på detta.") is None

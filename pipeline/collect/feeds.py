@@ -539,6 +539,6 @@ def _language(
     The text goes first because feeds often declare a platform default (WordPress says en-US on
     Norwegian sites), and curation picks its term list by this value.
     """
-    detected = detect_language(f"{title}\n{summary_text[:1_000]}")
+    detected = detect_language(f"{title}\n{summary_text[:300]}")  # enough to tell en from no
     source_language, feed_language = declared
     return detected or entry_language or source_language or feed_language

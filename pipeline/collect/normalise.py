@@ -174,6 +174,30 @@ class _TextCollector(HTMLParser):
             self.parts.append(data)
 
 
+_SKIPPED_BLOCK = re.compile(
+    r"<(script|style|template|noscript|iframe|object|head|title)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I
+)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)|<![^>]*>|<\?[^>]*>", re.S)
+_TAG = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+
+
+def _strip_tags(markup: str) -> str:
+    """Character data of an HTML fragment with a paragraph break at block elements.
+
+    Regular expressions rather than an HTML parser: this runs on every item's summary, and a tokenising
+    parser in Python costs several times more. Quoted attribute values may hold '>'.
+    """
+    text = _COMMENT.sub("", _SKIPPED_BLOCK.sub("", markup))
+
+    def tag(m: re.Match[str]) -> str:
+        return _BLOCK_BREAK if m.group(2).lower() in _BLOCK_TAGS else ""
+
+    text = _TAG.sub(tag, text)
+    # a stray '<' that starts no tag is text; one that does (unclosed at the end) is dropped
+    text = re.sub(r"<[A-Za-z/][^>]*\Z", "", text)
+    return html.unescape(text)
+
+
 def html_to_text(markup: str) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, scripts and styles left out,
     whitespace collapsed within a paragraph and paragraphs separated by a blank line."""
@@ -182,10 +206,7 @@ def html_to_text(markup: str) -> str:
     if "<" not in markup:
         raw = html.unescape(markup)
     else:
-        parser = _TextCollector()
-        parser.feed(markup[: MAX_HTML_CHARS * 2])
-        parser.close()
-        raw = "".join(parser.parts)
+        raw = _strip_tags(markup[: MAX_HTML_CHARS * 2])
     paragraphs = (_collapse(p) for p in raw.split(_BLOCK_BREAK))
     return "\n\n".join(p for p in paragraphs if p)
 

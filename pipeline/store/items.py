@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
 
 from pipeline.store.schema import items
 from pipeline.types import ParsedItem, StoredItem
@@ -56,7 +56,9 @@ class Items:
             return IngestResult()
         by_guid = self._existing_by_guid(conn, source_id, [p.guid for p in parsed])
         taken = self._existing_urls(conn, [p.canonical_url for p in parsed])
-        new = updated = unchanged = duplicates = 0
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        unchanged = duplicates = 0
         seen_in_batch: set[str] = set()
         for p in parsed:
             digest = content_hash(p)
@@ -65,32 +67,37 @@ class Items:
                 item_id, old_hash, old_url = existing
                 if old_hash == digest:
                     unchanged += 1
-                    continue
-                if p.canonical_url != old_url and p.canonical_url in taken:
+                elif p.canonical_url != old_url and (
+                    p.canonical_url in taken or p.canonical_url in seen_in_batch
+                ):
                     duplicates += 1
-                    continue
-                conn.execute(
-                    update(items).where(items.c.id == item_id).values(**_values(p, digest), updated_at=now)
-                )
-                updated += 1
+                else:
+                    updates.append({"_id": item_id, "updated_at": now, **_values(p, digest)})
+                    by_guid[p.guid] = (item_id, digest, p.canonical_url)
                 continue
             if p.canonical_url in taken or p.canonical_url in seen_in_batch:
                 duplicates += 1
                 continue
-            conn.execute(
-                insert(items).values(
-                    source_id=source_id,
-                    guid=p.guid,
-                    first_seen=now,
-                    updated_at=now,
-                    origin="collected",
+            inserts.append(
+                {
+                    "source_id": source_id,
+                    "guid": p.guid,
+                    "first_seen": now,
+                    "updated_at": now,
+                    "origin": "collected",
                     **_values(p, digest),
-                )
+                }
             )
             seen_in_batch.add(p.canonical_url)
             by_guid[p.guid] = (-1, digest, p.canonical_url)
-            new += 1
-        return IngestResult(new=new, updated=updated, unchanged=unchanged, duplicates=duplicates)
+        # one statement, many parameter sets: building a SQL expression per row costs more than the write
+        if inserts:
+            conn.execute(insert(items), inserts)
+        if updates:
+            conn.execute(update(items).where(items.c.id == bindparam("_id")), updates)
+        return IngestResult(
+            new=len(inserts), updated=len(updates), unchanged=unchanged, duplicates=duplicates
+        )
 
     def _existing_by_guid(
         self, conn: Any, source_id: str, guids: list[str]

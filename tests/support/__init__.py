@@ -1,0 +1,1 @@
+"""Helpers shared by test packages: a loopback HTTP server and throw-away TLS certificates."""
