@@ -280,6 +280,7 @@ class StoredItem:
     author: str | None = None
     language: Language | None = None
     origin: Literal["collected", "submitted"] = "collected"
+    content_hash: str = ""  # changes when the title, summary, link or image change: curation reruns then
 
 
 # --- curation -----------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def _contract_order(cmd: Command) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pipeline.cli import admin, audience, collect, digest  # noqa: F401  (they register commands)
+    from pipeline.cli import admin, audience, collect, curate, digest  # noqa: F401  (they register commands)
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -113,3 +113,24 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     svc = open_services(args)
     return jobs.serve(svc, host=args.host, port=args.port, scheduler=not args.no_scheduler)
+
+
+@command(
+    "demo",
+    "the whole pipeline, offline, on bundled samples: collect, curate, draft, approve, render, send",
+    arg("--out", default="demo-out", metavar="DIR", help="where to write the digest, archive and outbox"),
+)
+def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+
+    from pipeline.jobs.demo import run_demo
+
+    base = Path(args.config)
+    quiet = args.json
+    result = run_demo(Path(args.out), base_config_text=base.read_text(encoding="utf-8"), env=dict(os.environ),
+                      say=(lambda _line: None) if quiet else print)
+    if args.json:
+        emit_json({"out": str(result.out), "items": result.collected, "curated": result.curated,
+                   "digest": result.digest_id, "entries": result.entries, "sent": result.sent,
+                   "files": [str(p) for p in result.files]})
+    return 0

@@ -123,7 +123,13 @@ def _check_unsubscribe(rendered: Rendered, doc: lxml.html.HtmlElement | None) ->
     return out
 
 
-def _check_link(url: str, part: str, owners: dict[str, str]) -> list[Finding]:
+def _authority(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{(parts.hostname or '').lower()}:{port}"
+
+
+def _check_link(url: str, part: str, owners: dict[str, str], allowed: frozenset[str]) -> list[Finding]:
     if url in PLACEHOLDERS:
         return []
     where = owners.get(_without_utm(url), part)
@@ -132,14 +138,15 @@ def _check_link(url: str, part: str, owners: dict[str, str]) -> list[Finding]:
         return [_error("bad_link", f"link {url!r} is not a well-formed absolute http(s) URL: {problem}",
                        where)]
     private = private_host_problem(url)
-    if private:
+    if private and _authority(url) not in allowed:  # settings.http.allow_private: an intranet on purpose
         single_label = "single-label" in private
         make = _warning if single_label else _error
         return [make("private_link", f"link {url} points inside a network: {private}", where)]
     return []
 
 
-def _check_links(digest: Digest, rendered: Rendered, doc: lxml.html.HtmlElement | None) -> list[Finding]:
+def _check_links(digest: Digest, rendered: Rendered, doc: lxml.html.HtmlElement | None,
+                 allowed: frozenset[str]) -> list[Finding]:
     owners = _owners(digest)
     out: list[Finding] = []
     seen: set[tuple[str, str]] = set()
@@ -148,7 +155,7 @@ def _check_links(digest: Digest, rendered: Rendered, doc: lxml.html.HtmlElement 
         for url in urls:
             if (part, url) not in seen:
                 seen.add((part, url))
-                out.extend(_check_link(url, part, owners))
+                out.extend(_check_link(url, part, owners, allowed))
     if doc is not None:
         for a in doc.xpath("//a[not(@href)]"):
             out.append(_warning("bad_link", f"link {a.text_content().strip()[:40]!r} has no href", "html"))
@@ -230,7 +237,7 @@ def lint_digest(digest: Digest, rendered: Rendered, settings: Settings, now: dat
         *_check_parts(rendered),
         *_check_active_content(doc),
         *_check_unsubscribe(rendered, doc),
-        *_check_links(digest, rendered, doc),
+        *_check_links(digest, rendered, doc, frozenset(a.lower() for a in settings.http.allow_private)),
         *_check_images(doc),
         *_check_embargo(digest, rendered, now),
         *_check_sections(digest),

@@ -8,13 +8,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from pipeline.store.curation import Curations
 from pipeline.store.db import make_engine, require_current, upgrade
+from pipeline.store.deliveries import Deliveries
+from pipeline.store.digests import Digests
 from pipeline.store.items import IngestResult, Items
 from pipeline.store.locks import Locks
 from pipeline.store.member_keys import MemberKeys
 from pipeline.store.sources import SourceStates
 from pipeline.store.subscribers import Subscribers
 from pipeline.store.users import Users
+from pipeline.store.webhooks import WebhookEvents
 
 
 class Store:
@@ -26,6 +30,10 @@ class Store:
         self.subscribers = Subscribers(engine)
         self.member_keys = MemberKeys(engine)
         self.locks = Locks(engine)
+        self.deliveries = Deliveries(engine, self.subscribers)
+        self.digests = Digests(engine)
+        self.curations = Curations(engine)
+        self.webhooks = WebhookEvents(engine)
 
     @classmethod
     def open(cls, url: str, *, require_schema: bool = True) -> Store:

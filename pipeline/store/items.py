@@ -195,6 +195,7 @@ def to_item(row: Any) -> StoredItem:
         author=row["author"],
         language=row["language"],
         origin=row["origin"],
+        content_hash=row["content_hash"],
     )
 
 

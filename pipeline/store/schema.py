@@ -108,6 +108,8 @@ curations = Table(
     Column("group_key", String(64), index=True),
     Column("score", Float, nullable=False, default=0.0),
     Column("primary_theme", String(64), index=True),
+    Column("pinned", Boolean, nullable=False, default=False),  # editors' decisions, applied
+    Column("included", Boolean, nullable=False, default=False),
     Column("curated_hash", String(64), nullable=False),  # items.content_hash when curated
     Column("curated_at", UTCDateTime, nullable=False),
 )
@@ -126,10 +128,11 @@ tags = Table(
 editor_decisions = Table(
     "editor_decisions",
     metadata,
-    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
-    Column("key", String(100), primary_key=True),  # "theme:<id>", "noise", "pin", "group"
-    Column("value", String(200), nullable=False),  # "add"/"remove", "yes"/"no", a group key or "split"
-    Column("editor", String(200), nullable=False, default=""),
+    Column("id", Integer, primary_key=True, autoincrement=True),  # append-only: later decisions win
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("value", String(200)),
+    Column("editor", String(320), nullable=False, default=""),
     Column("decided_at", UTCDateTime, nullable=False),
 )
 
@@ -208,18 +211,28 @@ deliveries = Table(
     Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="SET NULL")),
     Column("message_id", String(100), nullable=False, unique=True),
-    Column("segment", String(200), nullable=False, default=""),
-    Column("status", String(16), nullable=False),  # queued | submitted | sent | failed | suppressed
-    Column("batch_id", String(64), index=True),
+    Column("segment", String(500), nullable=False, default=""),
+    # queued | submitted | sent | failed | suppressed | uncertain
+    Column("state", String(16), nullable=False),
     Column("provider", String(16)),
     Column("provider_id", String(200)),
     Column("reason", Text),
-    Column("test", Boolean, nullable=False, default=False),
-    Column("test_email", String(320)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint("digest_id", "subscriber_id", "test", name="uq_deliveries_digest_subscriber"),
-    Index("ix_deliveries_digest_status", "digest_id", "status"),
+    UniqueConstraint("digest_id", "subscriber_id", name="uq_deliveries_digest_subscriber"),
+    Index("ix_deliveries_digest_state", "digest_id", "state", "id"),
+)
+
+test_sends = Table(
+    "test_sends",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("email", String(320), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("sent_at", UTCDateTime, nullable=False),
 )
 
 webhook_events = Table(

@@ -262,12 +262,12 @@ class Subscribers:
     def delivery_history(self, subscriber_id: int) -> list[dict[str, Any]]:
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(deliveries.c.digest_id, deliveries.c.status, deliveries.c.updated_at)
-                .where(deliveries.c.subscriber_id == subscriber_id, deliveries.c.test.is_(False))
+                select(deliveries.c.digest_id, deliveries.c.state, deliveries.c.updated_at)
+                .where(deliveries.c.subscriber_id == subscriber_id)
                 .order_by(deliveries.c.digest_id)
             ).mappings()
             return [
-                {"digest_id": r["digest_id"], "status": r["status"], "at": r["updated_at"].isoformat()}
+                {"digest_id": r["digest_id"], "state": r["state"], "at": r["updated_at"].isoformat()}
                 for r in rows
             ]
 

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("group_key", sa.String(64)),
         sa.Column("score", sa.Float, nullable=False, server_default="0"),
         sa.Column("primary_theme", sa.String(64)),
+        sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("included", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("curated_hash", sa.String(64), nullable=False),
         sa.Column("curated_at", UTCDateTime, nullable=False),
     )
@@ -41,12 +43,14 @@ def upgrade() -> None:
     op.create_index("ix_tags_theme", "tags", ["theme"])
     op.create_table(
         "editor_decisions",
-        sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("key", sa.String(100), primary_key=True),
-        sa.Column("value", sa.String(200), nullable=False),
-        sa.Column("editor", sa.String(200), nullable=False, server_default=""),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("action", sa.String(20), nullable=False),
+        sa.Column("value", sa.String(200)),
+        sa.Column("editor", sa.String(320), nullable=False, server_default=""),
         sa.Column("decided_at", UTCDateTime, nullable=False),
     )
+    op.create_index("ix_editor_decisions_item_id", "editor_decisions", ["item_id"])
     op.create_table(
         "digests",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -51,20 +51,27 @@ def upgrade() -> None:
         sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
         sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="SET NULL")),
         sa.Column("message_id", sa.String(100), nullable=False, unique=True),
-        sa.Column("segment", sa.String(200), nullable=False, server_default=""),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("batch_id", sa.String(64)),
+        sa.Column("segment", sa.String(500), nullable=False, server_default=""),
+        sa.Column("state", sa.String(16), nullable=False),
         sa.Column("provider", sa.String(16)),
         sa.Column("provider_id", sa.String(200)),
         sa.Column("reason", sa.Text),
-        sa.Column("test", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("test_email", sa.String(320)),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
-        sa.UniqueConstraint("digest_id", "subscriber_id", "test", name="uq_deliveries_digest_subscriber"),
+        sa.UniqueConstraint("digest_id", "subscriber_id", name="uq_deliveries_digest_subscriber"),
     )
-    op.create_index("ix_deliveries_batch_id", "deliveries", ["batch_id"])
-    op.create_index("ix_deliveries_digest_status", "deliveries", ["digest_id", "status"])
+    op.create_index("ix_deliveries_digest_state", "deliveries", ["digest_id", "state", "id"])
+    op.create_table(
+        "test_sends",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("email", sa.String(320), nullable=False),
+        sa.Column("message_id", sa.String(100), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text),
+        sa.Column("sent_at", UTCDateTime, nullable=False),
+    )
+    op.create_index("ix_test_sends_digest_id", "test_sends", ["digest_id"])
     op.create_table(
         "webhook_events",
         sa.Column("provider", sa.String(16), primary_key=True),
@@ -116,6 +123,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("scheduler_lock")
     for table in (
+        "test_sends",
         "submissions",
         "member_keys",
         "webhook_events",

@@ -1,0 +1,78 @@
+"""Commands of curation: curate, items."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from pipeline import jobs
+from pipeline.cli import arg, command, console, emit_json, open_services
+from pipeline.errors import PipelineError
+
+
+def parse_when(text: str, tz: str) -> datetime:
+    """A date or date-time from the command line; naive values are in the configured timezone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise PipelineError(f"'{text}' is not a date: write 2026-11-23 or 2026-11-23T09:00") from None
+    if value.tzinfo is None:
+        if len(text) <= 10:
+            value = datetime.combine(value.date(), time(0, 0))
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(UTC)
+
+
+@command(
+    "curate",
+    "tag, flag noise, group and rank the items not yet curated (or changed since)",
+    arg("--all", action="store_true", dest="everything", help="re-curate every item (editors' decisions stay)"),
+)
+def cmd_curate(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        report = jobs.curate_new(svc, everything=args.everything)
+    finally:
+        svc.close()
+    if args.json:
+        emit_json(report.as_json())
+    else:
+        print(f"curated {report.curated} items: {report.tagged} tagged, {report.noise} noise; "
+              f"{report.stories_told_by_several} stories told by several sources")
+    return 0
+
+
+@command(
+    "items",
+    "list items with their themes and the evidence for each",
+    arg("--since", metavar="DATE", help="published on or after (default: the last 14 days)"),
+    arg("--theme", metavar="T", help="only items tagged with this theme"),
+    arg("--source", metavar="ID", action="append", help="only items of this source (repeatable)"),
+)
+def cmd_items(args: argparse.Namespace) -> int:
+    svc = open_services(args)
+    try:
+        tz = svc.config.settings.timezone
+        since = parse_when(args.since, tz) if args.since else svc.clock() - jobs.DEFAULT_ITEMS_WINDOW
+        if args.theme and args.theme not in {t.id for t in svc.config.themes}:
+            raise PipelineError(f"unknown theme '{args.theme}'; themes: "
+                                + ", ".join(t.id for t in svc.config.themes))
+        found = jobs.list_items(svc, since=since, theme=args.theme, source_ids=tuple(args.source or ()))
+    finally:
+        svc.close()
+    if args.json:
+        emit_json({"items": found, "count": len(found)})
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(found)} items")
+    for col in ("date", "source", "title", "themes (evidence)", "noise", "group", "score"):
+        table.add_column(col)
+    for it in found:
+        evidence = "; ".join(f"{t}: " + ", ".join(m["term"] for m in e["matched"][:3])  # type: ignore[index]
+                             for t, e in it["evidence"].items())  # type: ignore[attr-defined]
+        table.add_row(str(it["published"])[:10], str(it["source"]), str(it["title"])[:70], evidence[:80],
+                      str(it["noise"] or ""), str(it["group"] or ""), f"{it['score'] or 0:.2f}")
+    console().print(table)
+    return 0

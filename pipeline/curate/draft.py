@@ -1,0 +1,179 @@
+"""Assembling a digest draft from curated items: sections per theme, the best stories first.
+
+Rules, in the order they apply:
+1. Noise and items under embargo at `now` are left out, unless an editor included them.
+2. Items of one group are one story: the representative (member's own source, then richest summary)
+   carries the entry, the others become "also reported by".
+3. A story goes once, under its primary theme (its best tag that has a section); untagged stories
+   have no section and are left out.
+4. Stories are taken best score first; a section holds at most `max_per_section`; a member organisation
+   gets at most `max_per_member` entries in the whole digest. Pinned stories are taken first and are never
+   dropped by either cap, but they count towards both.
+5. Sections follow `section_order` (or the themes' order); empty sections are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipeline.curate.curation import member_of_source
+from pipeline.curate.groups import GroupInput, choose_representative
+from pipeline.curate.rank import score_item
+from pipeline.types import (
+    AlsoReported,
+    Curation,
+    DigestEntry,
+    DigestSection,
+    DigestSettings,
+    Language,
+    Source,
+    StoredItem,
+    Theme,
+)
+
+BLURB_CHARS = 280
+
+
+@dataclass(frozen=True)
+class DraftCandidate:
+    """One curated item offered to the draft, with its source and any embargo."""
+
+    item: StoredItem
+    curation: Curation  # editors' decisions already applied
+    source: Source
+    embargo_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Story:
+    lead: DraftCandidate
+    others: tuple[DraftCandidate, ...]
+    score: float
+    pinned: bool
+
+
+def eligible(candidate: DraftCandidate, now: datetime) -> bool:
+    """Noise and embargoed items stay out unless an editor included them."""
+    if candidate.curation.included:
+        return True
+    if candidate.curation.noise:
+        return False
+    return candidate.embargo_until is None or candidate.embargo_until <= now
+
+
+def blurb(text: str, limit: int = BLURB_CHARS) -> str:
+    """The summary cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-")
+    return cut + "…"
+
+
+def _group_input(c: DraftCandidate) -> GroupInput:
+    return GroupInput(
+        item_id=c.item.id,
+        title=c.item.title,
+        summary=c.item.summary_text,
+        published=c.item.published,
+        language=c.curation.language,
+        source_id=c.source.id,
+        source_member_id=member_of_source(c.source),
+        members=c.curation.members,
+    )
+
+
+def _stories(candidates: Sequence[DraftCandidate], settings: DigestSettings, now: datetime) -> list[_Story]:
+    groups: dict[str, list[DraftCandidate]] = {}
+    for c in candidates:
+        groups.setdefault(c.curation.group_key or f"item-{c.item.id}", []).append(c)
+    stories: list[_Story] = []
+    for members in groups.values():
+        lead_id = choose_representative([_group_input(c) for c in members])
+        lead = next(c for c in members if c.item.id == lead_id)
+        pinned = any(c.curation.pinned for c in members)
+        score = score_item(
+            lead.curation.tags,
+            lead.item.published,
+            now=now,
+            settings=settings,
+            source_weight=lead.source.weight,
+            member_source=lead.source.member,
+            pinned=pinned,
+        )
+        others = tuple(c for c in members if c is not lead)
+        stories.append(_Story(lead, others, score, pinned))
+    stories.sort(key=lambda s: (-s.score, -s.lead.item.published.timestamp(), s.lead.item.id))
+    return stories
+
+
+def _primary_theme(curation: Curation, order: Sequence[str]) -> str | None:
+    """The best tag that has a section; tags are best first, ties broken by the section order."""
+    rank = {t: i for i, t in enumerate(order)}
+    tags = [t for t in curation.tags if t.theme in rank]
+    if not tags:
+        return None
+    return min(tags, key=lambda t: (-t.score, rank[t.theme])).theme
+
+
+def _member(c: DraftCandidate) -> str | None:
+    return member_of_source(c.source) or (c.curation.members[0] if c.curation.members else None)
+
+
+def _entry(story: _Story, theme: str) -> DigestEntry:
+    lead = story.lead
+    seen = {lead.source.name}
+    also: list[AlsoReported] = []
+    for other in sorted(story.others, key=lambda c: (c.item.published, c.item.id)):
+        if other.source.name not in seen:
+            seen.add(other.source.name)
+            also.append(AlsoReported(name=other.source.name, url=other.item.url))
+    return DigestEntry(
+        item_id=lead.item.id,
+        theme=theme,
+        title=lead.item.title,
+        url=lead.item.url,
+        blurb=blurb(lead.item.summary_text),
+        source_name=lead.source.name,
+        published=lead.item.published,
+        image_url=lead.item.image_url,
+        also_reported=tuple(also),
+        score=story.score,
+        member_id=_member(lead),
+        embargo_until=lead.embargo_until,
+    )
+
+
+def assemble_draft(
+    candidates: Sequence[DraftCandidate],
+    *,
+    themes: Sequence[Theme],
+    settings: DigestSettings,
+    now: datetime,
+    language: Language = "en",
+) -> tuple[DigestSection, ...]:
+    """The sections of a draft digest for these candidates (the period's items, chosen by the caller)."""
+    order = list(settings.section_order) or [t.id for t in themes]
+    labels = {t.id: (t.label_no if language == "no" else t.label) for t in themes}
+    entries: dict[str, list[DigestEntry]] = {theme: [] for theme in order}
+    per_member: dict[str, int] = {}
+    for story in _stories([c for c in candidates if eligible(c, now)], settings, now):
+        theme = _primary_theme(story.lead.curation, order)
+        if theme is None:
+            continue
+        member = _member(story.lead)
+        if not story.pinned:
+            if len(entries[theme]) >= settings.max_per_section:
+                continue
+            if member is not None and per_member.get(member, 0) >= settings.max_per_member:
+                continue
+        entries[theme].append(_entry(story, theme))
+        if member is not None:
+            per_member[member] = per_member.get(member, 0) + 1
+    return tuple(
+        DigestSection(theme=theme, label=labels.get(theme, theme), entries=tuple(entries[theme]))
+        for theme in order
+        if entries[theme]
+    )

@@ -1,0 +1,335 @@
+"""One entry per story: group near-duplicates across sources, and pick the representative.
+
+Candidates come from locality-sensitive hashing, never from comparing all pairs:
+
+- *Same language*: the content words of the normalised title and lede are hashed once each; a MinHash
+  signature is built with one-permutation hashing (one hash per word, the minimum per bin, empty bins
+  filled from their neighbour), cut into bands, and items sharing a band in the same time window become
+  candidates. A candidate pair is confirmed by the exact Jaccard similarity of the two word sets, unless
+  each title names a product or trial code the other item never mentions ("INITIUM" and "NIPU": two
+  trials of one company are two stories).
+- *English and Norwegian versions of one release*: their words differ, so they meet instead through pairs
+  of the named entities of their titles (capitalised words, numbers, acronyms and codes) and are grouped
+  when they share at least two, one of them a code (a trial or product name, a figure; not a year).
+
+Confirmed pairs are joined with union-find. Group keys are stable: a group keeps the key one of its
+members had before (`previous`), and an editor's merge or split (`overrides`) always wins.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+
+from pipeline.curate.themes import normalise
+
+# Exact word-set Jaccard at or above this confirms two items in one language as the same story.
+JACCARD_THRESHOLD = 0.4
+# Signature shape: BANDS bands of ROWS bins; P(candidate) = 1 - (1 - s^ROWS)^BANDS.
+# With 3 x 30: a pair at 0.5 becomes a candidate with p = 0.98, at 0.4 p = 0.86, at 0.1 p = 0.03.
+ROWS = 3
+BANDS = 30
+BINS = ROWS * BANDS
+# Words in more than this share of the batch (and at least COMMON_MIN items) are left out of signatures:
+# every oncology item says "cancer" and "patients", and such words only make unrelated items collide.
+COMMON_SHARE = 0.01
+COMMON_MIN = 30
+# Only the head of a summary is compared: rewrites keep the lede, and boilerplate sits further down.
+LEDE_CHARS = 600
+# Items less than half of this apart meet in LSH buckets; items more than this apart are never grouped.
+WINDOW_DAYS = 14
+# A bucket larger than this holds boilerplate shared by many items, not one story: it is not expanded.
+MAX_BUCKET = 64
+
+_THOUSANDS = re.compile(r"(?<=\d)[ ,.\u00a0\u202f](?=\d{3}\b)")
+_ENTITY_TOKEN = re.compile(r"[^\W_]+")
+_ROMAN = frozenset({"i", "ii", "iii", "iv", "v", "vi"})
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+# Function words of English and Norwegian: they carry no story.
+STOPWORDS = frozenset(
+    """a an and are as at be been by for from has have had he her his in into is it its of on or our
+    that the their this to was were will with we you not new also after before than more most about
+    over under all can may per one two three i og på av til med som er for det en et den de har fra
+    om ved ikke skal kan får eller men da nå nye ny nytt også etter før enn mer mest alle vi du seg
+    sin sitt sine sine år blir ble vil være var""".split()
+)
+# Capitalised words so common in this domain that sharing them says nothing about the story.
+COMMON_ENTITIES = frozenset(
+    """oslo norway norge norwegian norsk norske cancer kreft cluster the a an new ny nye nytt member news
+    asa as university hospital sykehus phase fase""".split()
+)
+
+
+@dataclass(frozen=True)
+class GroupInput:
+    """What grouping needs to know about one item."""
+
+    item_id: int
+    title: str
+    summary: str
+    published: datetime | None = None
+    language: str | None = None
+    source_id: str = ""
+    source_member_id: str | None = None  # the member organisation the item's source speaks for
+    members: tuple[str, ...] = ()  # the members the item names
+
+
+@dataclass(frozen=True)
+class _Features:
+    words: frozenset[str]
+    entities: frozenset[str]
+    distinctive: frozenset[str]
+    codes: frozenset[str]
+    text_lower: str
+    slot: int  # half windows since the epoch
+
+
+def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(entities, distinctive entities, codes) of a title, lowercased.
+
+    An entity is a capitalised word, an acronym, a number or a code (the first word included: in this
+    domain it is usually the company's name). Distinctive entities leave out years and words every item
+    has ("Oslo", "Cancer"); codes are tokens with a digit or in capitals ("UV1", "INITIUM", "37000").
+    """
+    entities: set[str] = set()
+    distinctive: set[str] = set()
+    codes: set[str] = set()
+    for token in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", title)):
+        if len(token) < 2:
+            continue
+        alpha = token.isalpha()
+        if alpha and not token[0].isupper():
+            continue
+        low = token.lower()
+        if low in STOPWORDS or low in _ROMAN:
+            continue
+        entities.add(low)
+        if low in COMMON_ENTITIES or _YEAR.fullmatch(low):
+            continue
+        distinctive.add(low)
+        if not alpha or token.isupper():
+            codes.add(low)
+    return frozenset(entities), frozenset(distinctive), frozenset(codes)
+
+
+def _features(item: GroupInput) -> _Features:
+    lower = normalise(f"{item.title}\n{item.summary[:LEDE_CHARS]}")
+    words = frozenset(lower.split()).difference(STOPWORDS)
+    entities, distinctive, codes = title_entities(item.title)
+    slot = int(item.published.timestamp() // (WINDOW_DAYS * 43200)) if item.published else 0
+    return _Features(words, entities, distinctive, codes, lower, slot)
+
+
+# --- MinHash with one-permutation hashing -----------------------------------------------------------
+
+
+def _signature(words: Iterable[str], cache: dict[str, tuple[int, int]]) -> list[int] | None:
+    """BINS minimum values, one hash per word; None for an item without words."""
+    pairs = []
+    for word in words:
+        pair = cache.get(word)
+        if pair is None:
+            # crc32 is stable across processes (unlike hash()), then mixed so every bit depends on all.
+            h = (zlib.crc32(word.encode()) * 0x9E3779B1) & 0xFFFFFFFF
+            h ^= h >> 15
+            pair = cache[word] = (h % BINS, h // BINS)
+        pairs.append(pair)
+    if not pairs:
+        return None
+    # Sorted descending, the last value written for a bin is its minimum: dict() keeps the last one.
+    mins = dict(sorted(pairs, reverse=True))
+    filled = sorted(mins)
+    # Densify: an empty bin borrows the next filled bin's value (circularly), offset by the distance, so
+    # two items agree on it only as often as they agree on that bin (rotation densification).
+    out = [0] * BINS
+    previous = filled[-1] - BINS
+    for b in filled:
+        value = mins[b]
+        out[b] = value
+        for d, empty in enumerate(range(b - 1, previous, -1), start=1):
+            out[empty] = value + (d << 32)
+        previous = b
+    return out
+
+
+def _common_words(features: Sequence[_Features]) -> frozenset[str]:
+    df: Counter[str] = Counter()
+    for f in features:
+        df.update(f.words)
+    limit = max(COMMON_MIN, int(COMMON_SHARE * len(features)))
+    return frozenset(w for w, count in df.items() if count > limit)
+
+
+def _lsh_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
+    cache: dict[str, tuple[int, int]] = {}
+    common = _common_words(features)
+    buckets: dict[int, list[int]] = {}
+    for idx, f in enumerate(features):
+        sig = _signature((f.words - common) or f.words, cache)
+        if sig is None:
+            continue
+        # Even bands cut time into windows at whole windows, odd bands half a window later: two items
+        # less than half a window apart share a window in at least one of the alignments.
+        windows = (f.slot >> 1, (f.slot + 1) >> 1)
+        for band, rows in enumerate(zip(sig[0::ROWS], sig[1::ROWS], sig[2::ROWS], strict=True)):
+            # One int per bucket (a hash of the band's rows, the band and the window): an int key is
+            # cheaper than a tuple; a rare collision only adds a candidate that is then checked.
+            key = hash((rows, band, windows[band & 1]))
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [idx]
+            else:
+                bucket.append(idx)
+    return _pairs(buckets.values())
+
+
+def _entity_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
+    buckets: dict[tuple[int, int, str, str], list[int]] = {}
+    for idx, f in enumerate(features):
+        if len(f.entities) < 2 or not f.codes:
+            continue
+        for a, b in combinations(sorted(f.entities), 2):
+            if a in f.codes or b in f.codes:
+                for alignment in (0, 1):
+                    buckets.setdefault((alignment, (f.slot + alignment) >> 1, a, b), []).append(idx)
+    return _pairs(buckets.values())
+
+
+def _pairs(buckets: Iterable[list[int]]) -> set[tuple[int, int]]:
+    pairs: set[tuple[int, int]] = set()
+    for members in buckets:
+        if 1 < len(members) <= MAX_BUCKET:
+            pairs.update(combinations(sorted(set(members)), 2))
+    return pairs
+
+
+# --- confirming a candidate pair ----------------------------------------------------------------
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _codes_conflict(a: _Features, b: _Features) -> bool:
+    """Each title names a code the other item never mentions: two products or trials, two stories."""
+    return _unexplained(a.codes, b.text_lower) and _unexplained(b.codes, a.text_lower)
+
+
+def _unexplained(codes: frozenset[str], text: str) -> bool:
+    if all(code in text for code in codes):
+        return False
+    # Figures may be written with thousands separators ("37 000" for the code "37000").
+    compact = text.replace(" ", "")
+    return any(code not in compact for code in codes)
+
+
+def _same_story(a: _Features, b: _Features, lang_a: str | None, lang_b: str | None) -> bool:
+    if abs(a.slot - b.slot) > 2:
+        return False
+    if jaccard(a.words, b.words) >= JACCARD_THRESHOLD:
+        return not _codes_conflict(a, b)
+    if lang_a == lang_b and lang_a is not None:
+        return False
+    # Across languages only the titles' entities can match. A company's name is shared by all its news,
+    # so one shared code (a trial, product or figure: "INITIUM", "VB-C-04", "37 000") is required too.
+    shared = a.entities & b.entities
+    if len(shared) < 2 or not (a.codes & b.codes):
+        return False
+    return len(shared) / min(len(a.entities), len(b.entities)) >= 0.5 and not _codes_conflict(a, b)
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def group_items(
+    items: Sequence[GroupInput],
+    *,
+    previous: Mapping[int, str] | None = None,
+    overrides: Mapping[int, str] | None = None,
+) -> dict[int, str]:
+    """Item id -> group key for every item (a story told once is a group of one).
+
+    `previous` holds keys from an earlier run, so a group keeps its key when it grows; `overrides` holds
+    editors' merges and splits (see `group_overrides`), which are never undone by this function.
+    """
+    previous = previous or {}
+    overrides = overrides or {}
+    features = [_features(item) for item in items]
+    uf = _UnionFind(len(items))
+    for i, j in sorted(_lsh_candidates(features) | _entity_candidates(features)):
+        if items[i].item_id in overrides or items[j].item_id in overrides:
+            continue
+        if uf.find(i) != uf.find(j) and _same_story(
+            features[i], features[j], items[i].language, items[j].language
+        ):
+            uf.union(i, j)
+    clusters: dict[int, list[int]] = {}
+    for idx in range(len(items)):
+        clusters.setdefault(uf.find(idx), []).append(idx)
+    out: dict[int, str] = {}
+    for members in clusters.values():
+        ids = [items[m].item_id for m in members]
+        key = _stable_key(ids, previous)
+        for item_id in ids:
+            out[item_id] = overrides.get(item_id, key)
+    return out
+
+
+def _stable_key(ids: Sequence[int], previous: Mapping[int, str]) -> str:
+    """The key most members had before (ties: the smallest), else one named after the oldest item."""
+    keys = Counter(previous[i] for i in ids if i in previous)
+    if keys:
+        return min(keys, key=lambda k: (-keys[k], k))
+    return f"g{min(ids)}"
+
+
+def choose_representative(members: Sequence[GroupInput]) -> int:
+    """The item that stands for its group: the member's own source first, then the richest summary.
+
+    "Own source" means the source speaks for a member organisation the group's items name (the press
+    room of the company the story is about). When several do (a release saying "Nykode, a member of Oslo
+    Cancer Cluster"), the member named by more of the items is the story's subject.
+    """
+    named = Counter(mid for m in members for mid in set(m.members))
+
+    def rank(m: GroupInput) -> tuple[int, int, float, int]:
+        own = named.get(m.source_member_id, 0) if m.source_member_id else 0
+        published = m.published.timestamp() if m.published else 0.0
+        return (own, len(m.summary), -published, -m.item_id)
+
+    return max(members, key=rank).item_id
+
+
+def representatives(items: Sequence[GroupInput], groups: Mapping[int, str]) -> dict[str, int]:
+    """Group key -> the item id that represents it."""
+    by_key: dict[str, list[GroupInput]] = {}
+    for item in items:
+        key = groups.get(item.item_id)
+        if key is not None:
+            by_key.setdefault(key, []).append(item)
+    return {key: choose_representative(members) for key, members in by_key.items()}

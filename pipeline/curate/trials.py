@@ -1,0 +1,57 @@
+"""Trial identifiers in an item become links to their public registries."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+# ClinicalTrials.gov (NCT + 8 digits), EU CT numbers from CTIS (2023-501234-12-00), older EudraCT numbers
+# (2017-001234-56) and ISRCTN. Separate patterns so that each runs only when a cheap test says it may
+# match; the literal prefixes make the first two fast.
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("nct", re.compile(r"\bNCT\d{8}\b")),
+    ("isrctn", re.compile(r"\bISRCTN\d{8}\b")),
+    ("euct", re.compile(r"\b(?:19|20)\d{2}-5\d{5}-\d{2}-\d{2}\b")),
+    ("eudract", re.compile(r"\b(?:19|20)\d{2}-\d{6}-\d{2}\b(?!-)")),
+)
+
+
+def registry_url(kind: str, identifier: str) -> str:
+    """The public registry page of one identifier."""
+    ident = quote(identifier)
+    if kind == "nct":
+        return f"https://clinicaltrials.gov/study/{ident}"
+    if kind == "euct":
+        return f"https://euclinicaltrials.eu/search-for-clinical-trials/?lang=en&EUCT={ident}"
+    if kind == "eudract":
+        return f"https://www.clinicaltrialsregister.eu/ctr-search/search?query={ident}"
+    return f"https://www.isrctn.com/{ident}"
+
+
+def _has_registry_number(text: str) -> bool:
+    """A hyphen after four digits and before six: the shape of EU CT and EudraCT numbers."""
+    idx = text.find("-")
+    while idx != -1:
+        if idx >= 4 and text[idx - 4 : idx].isdigit() and text[idx + 1 : idx + 7].isdigit():
+            return True
+        idx = text.find("-", idx + 1)
+    return False
+
+
+def trial_links(text: str) -> tuple[tuple[str, str], ...]:
+    """(identifier, registry URL) for each distinct trial identifier in `text`, in order of appearance."""
+    found: list[tuple[int, str, str]] = []
+    numbers = _has_registry_number(text)
+    for kind, pattern in _PATTERNS:
+        if (kind == "nct" and "NCT" not in text) or (kind == "isrctn" and "ISRCTN" not in text):
+            continue
+        if kind in ("euct", "eudract") and not numbers:
+            continue
+        found.extend((m.start(), kind, m.group(0)) for m in pattern.finditer(text))
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for _start, kind, identifier in sorted(found):
+        if identifier not in seen:
+            seen.add(identifier)
+            out.append((identifier, registry_url(kind, identifier)))
+    return tuple(out)

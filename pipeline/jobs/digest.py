@@ -1,0 +1,261 @@
+"""Use cases of the digest: draft it, read it back as a value, lint it, approve it, render it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pipeline.curate.draft import DraftCandidate, assemble_draft, blurb
+from pipeline.errors import DigestError, LintFailed
+from pipeline.jobs.curate import curation_context, source_of
+from pipeline.jobs.services import Services
+from pipeline.render import archive_url, lint_digest, render_archive, render_digest
+from pipeline.render.environment import format_day
+from pipeline.store.digests import DigestRecord, EntryRecord
+from pipeline.types import AlsoReported, Digest, DigestEntry, DigestSection, Finding, Rendered, Settings
+
+CADENCE = {
+    "daily": timedelta(days=1),
+    "weekly": timedelta(days=7),
+    "fortnightly": timedelta(days=14),
+    "monthly": timedelta(days=30),
+}
+#: The section whose entries render as the digest's events block.
+EVENTS = "events"
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    id: int
+    created: bool
+    period_start: datetime
+    period_end: datetime
+    entries: int
+    sections: dict[str, int]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "entries": self.entries,
+            "sections": self.sections,
+        }
+
+
+def default_period_start(svc: Services, now: datetime) -> datetime:
+    """From the end of the last approved or sent digest. The very first covers two cadences back: nothing
+    was sent before it, and a new pipeline's first collection finds the members' recent news."""
+    last = svc.store.digests.latest(statuses=("approved", "sending", "sent"))
+    if last is not None:
+        return last.period_end
+    return now - 2 * CADENCE.get(svc.config.settings.digest.cadence, timedelta(days=7))
+
+
+def build_draft(
+    svc: Services, *, since: datetime | None = None, until: datetime | None = None
+) -> DraftResult:
+    """Assemble the period's draft, or refresh the open draft of the same period (editors' edits stay)."""
+    now = svc.clock()
+    start = since or default_period_start(svc, now)
+    end = until or now
+    if end <= start:
+        raise DigestError(f"the period is empty: {start.isoformat()} is not before {end.isoformat()}")
+    settings = svc.config.settings
+    candidates = draft_candidates(svc, start, end)
+    sections = assemble_draft(
+        candidates, themes=svc.config.themes, settings=settings.digest, now=now, language=settings.language
+    )
+    entries = [
+        EntryRecord(item_id=e.item_id, section=s.theme, position=n)
+        for s in sections
+        for n, e in enumerate(s.entries)
+    ]
+    digest_id, created = svc.store.digests.save_draft(
+        period_start=start,
+        period_end=end,
+        language=settings.language,
+        subject=subject_for(settings, end),
+        entries=entries,
+        now=now,
+    )
+    return DraftResult(
+        digest_id, created, start, end, len(entries), {s.theme: len(s.entries) for s in sections}
+    )
+
+
+def draft_candidates(svc: Services, start: datetime, end: datetime) -> list[DraftCandidate]:
+    ctx = curation_context(svc.config)
+    found = svc.store.items.list(since=start, until=end)
+    curations = svc.store.curations.get_many(i.id for i in found)
+    return [
+        DraftCandidate(item=i, curation=curations[i.id], source=source_of(ctx, i.source_id))
+        for i in found
+        if i.id in curations
+    ]
+
+
+def subject_for(settings: Settings, end: datetime) -> str:
+    day = format_day(end, settings.language, settings.timezone)
+    return settings.digest.subject.format(name=settings.branding.name, date=day)
+
+
+# --- the digest as a value --------------------------------------------------------------------------
+
+
+def load_digest(svc: Services, digest_id: int) -> Digest:
+    """The digest with its included entries, editors' titles and blurbs, and "also reported by"."""
+    record = svc.store.digests.get(digest_id)
+    rows = [r for r in svc.store.digests.entries(digest_id) if r.included]
+    ctx = curation_context(svc.config)
+    items = {i.id: i for i in svc.store.items.list(ids=[r.item_id for r in rows])}
+    curations = svc.store.curations.get_many(items)
+    group_keys = {c.group_key for c in curations.values() if c.group_key}
+    siblings = svc.store.curations.group_members(group_keys)
+    sibling_items = {i.id: i for i in svc.store.items.list(ids={m for ids in siblings.values() for m in ids})}
+    labels = {t.id: (t.label_no if record.language == "no" else t.label) for t in svc.config.themes}
+    by_section: dict[str, list[DigestEntry]] = {}
+    for row in sorted(rows, key=lambda r: (r.section, r.position)):
+        item = items.get(row.item_id)
+        if item is None:
+            continue
+        curation = curations.get(item.id)
+        source = source_of(ctx, item.source_id)
+        also = []
+        if curation and curation.group_key:
+            seen = {source.name}
+            for other_id in siblings.get(curation.group_key, ()):
+                other = sibling_items.get(other_id)
+                other_name = source_of(ctx, other.source_id).name if other else None
+                if other and other.id != item.id and other_name not in seen:
+                    seen.add(other_name)
+                    also.append(AlsoReported(name=other_name or "", url=other.url))
+        by_section.setdefault(row.section, []).append(
+            DigestEntry(
+                item_id=item.id,
+                theme=row.section,
+                title=row.title_override or item.title,
+                url=item.url,
+                blurb=row.blurb_override or blurb(item.summary_text),
+                source_name=source.name,
+                published=item.published,
+                image_url=item.image_url,
+                image_alt=row.title_override or item.title,
+                also_reported=tuple(also),
+                score=curation.score if curation else 0.0,
+                member_id=(source.member_id or source.id) if source.member else None,
+            )
+        )
+    order = list(svc.config.settings.digest.section_order) or [t.id for t in svc.config.themes]
+    order += [s for s in by_section if s not in order]
+    sections = tuple(
+        DigestSection(theme=t, label=labels.get(t, t), entries=tuple(by_section[t]))
+        for t in order
+        if by_section.get(t) and t != EVENTS
+    )
+    return Digest(
+        id=record.id,
+        status=record.status,
+        period_start=record.period_start,
+        period_end=record.period_end,
+        language=record.language,
+        subject=record.subject,
+        intro=record.intro,
+        sections=sections,
+        events=tuple(by_section.get(EVENTS, ())),
+        created_at=record.created_at,
+        approved_at=record.approved_at,
+        scheduled_at=record.scheduled_at,
+    )
+
+
+def in_language(digest: Digest, language: str, svc: Services) -> Digest:
+    """The same digest with its headings in another language (for subscribers who chose it)."""
+    if language == digest.language:
+        return digest
+    labels = {t.id: (t.label_no if language == "no" else t.label) for t in svc.config.themes}
+    sections = tuple(replace(s, label=labels.get(s.theme, s.label)) for s in digest.sections)
+    return replace(digest, language=language, sections=sections)  # type: ignore[arg-type]
+
+
+# --- checks, approval, rendering -------------------------------------------------------------------
+
+
+def lint(svc: Services, digest_id: int) -> tuple[Digest, Rendered, list[Finding]]:
+    digest = load_digest(svc, digest_id)
+    settings = svc.config.settings
+    rendered = render_digest(digest, settings, archive_url=archive_url(digest, settings))
+    return digest, rendered, lint_digest(digest, rendered, settings, svc.clock())
+
+
+def errors_of(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.level == "error"]
+
+
+def approve(svc: Services, digest_id: int, *, at: datetime | None = None, by: str = "cli") -> DigestRecord:
+    """Approve (and schedule) a digest; lint errors block approval."""
+    _, _, findings = lint(svc, digest_id)
+    errors = errors_of(findings)
+    if errors:
+        raise LintFailed(
+            f"digest {digest_id} cannot be approved: "
+            + "; ".join(f"{f.code}: {f.message}" for f in errors[:5])
+            + (f" (+{len(errors) - 5} more)" if len(errors) > 5 else "")
+        )
+    return svc.store.digests.transition(
+        digest_id, "approved", svc.clock(), by=by, scheduled_at=at or svc.clock()
+    )
+
+
+def render_to(svc: Services, digest_id: int, out: Path) -> list[Path]:
+    """digest.html and digest.txt (with neutral personal values) and the archive pages."""
+    from pipeline.render import preview
+
+    digest = load_digest(svc, digest_id)
+    settings = svc.config.settings
+    rendered = render_digest(digest, settings, archive_url=archive_url(digest, settings))
+    html, text = preview(rendered, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "digest.html").write_text(html, encoding="utf-8")
+    (out / "digest.txt").write_text(text, encoding="utf-8")
+    published = [
+        (load_digest(svc, r.id), None)
+        for r in svc.store.digests.list(statuses=("sent",))
+        if r.id != digest_id
+    ]
+    archived = [(digest, rendered)] + [
+        (d, render_digest(d, settings, archive_url=archive_url(d, settings))) for d, _ in published
+    ]
+    written = render_archive(archived, settings, out / "archive")
+    return [out / "digest.html", out / "digest.txt", *written]
+
+
+def lint_with_links(svc: Services, digest_id: int, *, check_links: bool = False) -> list[Finding]:
+    """The pre-send findings; with `check_links`, every outbound link is asked whether it answers."""
+    from pipeline.render import check_links as probe_links
+    from pipeline.render import outbound_links
+
+    _, rendered, findings = lint(svc, digest_id)
+    if check_links:
+        fetcher = svc.make_fetcher(retries=0, timeout_s=10.0)
+        try:
+            findings += probe_links(outbound_links(rendered), lambda url: link_status(fetcher, url))
+        finally:
+            fetcher.close()
+    return findings
+
+
+def link_status(fetcher: object, url: str) -> int | None:
+    """The HTTP status a link answers with (through the guarded fetcher), or None when it does not."""
+    from pipeline.collect.http import Fetcher
+    from pipeline.errors import FetchError, HTTPStatusError
+
+    assert isinstance(fetcher, Fetcher)
+    try:
+        return fetcher.fetch(url, accept="text/html, */*;q=0.5").status
+    except HTTPStatusError as exc:
+        return exc.status
+    except FetchError:
+        return None

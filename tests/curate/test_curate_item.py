@@ -1,0 +1,132 @@
+"""Curating one stored item: themes with evidence, noise, members, trial links, language, score."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pipeline.curate.curation import curate_item
+from pipeline.curate.noise import NoiseMatcher
+from pipeline.curate.themes import ThemeMatcher
+from pipeline.types import Evidence, Source, StoredItem
+
+T0 = datetime(2024, 9, 2, 8, 0, tzinfo=UTC)
+MEMBERS = (("nykode", ("Nykode Therapeutics", "Nykode")), ("ous", ("Oslo University Hospital", "OUS")))
+
+
+def item(title: str, summary: str, language: str | None = None) -> StoredItem:
+    return StoredItem(
+        id=1,
+        source_id="s",
+        guid="g",
+        url="https://example.org/1",
+        canonical_url="https://example.org/1",
+        title=title,
+        summary_html="",
+        summary_text=summary,
+        published=T0,
+        first_seen=T0,
+        language=language,
+    )  # type: ignore[arg-type]
+
+
+SOURCE = Source(id="dagens-medisin", name="Dagens Medisin", kind="feed", url="https://example.org/feed")
+
+
+def test_curation_of_a_trial_story(matcher: ThemeMatcher, noise: NoiseMatcher) -> None:
+    result = curate_item(
+        item(
+            "Nykode doses first patient in VB-C-04 trial",
+            "The phase 2 study (NCT05120345) at Oslo University Hospital tests VB10.16 with pembrolizumab.",
+            "en",
+        ),
+        matcher=matcher,
+        noise_rules=noise,
+        members=MEMBERS,
+        source=SOURCE,
+    )
+    themes = {t.theme: t for t in result.tags}
+    assert result.tags[0].theme == "clinical-trials"
+    assert Evidence("NCT05120345", "pattern") in themes["clinical-trials"].evidence
+    assert Evidence("pembrolizumab", "summary") in themes["immuno-oncology"].evidence
+    assert result.members == ("nykode", "ous")
+    assert result.trials == (("NCT05120345", "https://clinicaltrials.gov/study/NCT05120345"),)
+    assert result.noise is None and result.language == "en" and result.score > 0
+
+
+def test_language_from_feed_then_source_then_detector(matcher: ThemeMatcher, noise: NoiseMatcher) -> None:
+    calls: list[str] = []
+
+    def detector(text: str) -> str:
+        calls.append(text)
+        return "no"
+
+    norwegian_source = Source(id="nrk", name="NRK", kind="feed", url="https://example.org/nrk", language="no")
+    text = ("Kreftvaksinen skreddersys", "Forskere lager vaksiner basert på mutasjoner.")
+    assert (
+        curate_item(
+            item(*text, "en"),
+            matcher=matcher,
+            noise_rules=noise,
+            members=(),
+            source=norwegian_source,
+            detect_language=detector,
+        ).language
+        == "en"
+    )
+    assert (
+        curate_item(
+            item(*text),
+            matcher=matcher,
+            noise_rules=noise,
+            members=(),
+            source=norwegian_source,
+            detect_language=detector,
+        ).language
+        == "no"
+    )
+    assert calls == []
+    assert (
+        curate_item(
+            item(*text),
+            matcher=matcher,
+            noise_rules=noise,
+            members=(),
+            source=SOURCE,
+            detect_language=detector,
+        ).language
+        == "no"
+    )
+    assert calls == ["Kreftvaksinen skreddersys\nForskere lager vaksiner basert på mutasjoner."]
+
+
+def test_source_default_themes_and_member_names_make_an_item_relevant(
+    matcher: ThemeMatcher, noise: NoiseMatcher
+) -> None:
+    eu_page = Source(
+        id="eu-echos", name="ECHoS", kind="page", url="https://example.org/echos", themes=("eu-projects",)
+    )
+    result = curate_item(
+        item("Newsletter no. 4 is out", "Read about our partners."),
+        matcher=matcher,
+        noise_rules=noise,
+        members=MEMBERS,
+        source=eu_page,
+    )
+    assert [t.theme for t in result.tags] == ["eu-projects"]
+    assert result.noise is None
+    renamed = curate_item(
+        item("Targovax bytter navn til Nykode", "Aksjen handles fra mandag."),
+        matcher=matcher,
+        noise_rules=noise,
+        members=MEMBERS,
+        source=SOURCE,
+    )
+    assert renamed.members == ("nykode",) and renamed.noise is None
+    off_topic = curate_item(
+        item("Været blir mildere i helgen", "Opptil ti grader og sol lørdag."),
+        matcher=matcher,
+        noise_rules=noise,
+        members=MEMBERS,
+        source=SOURCE,
+    )
+    assert off_topic.noise is not None and off_topic.noise.startswith("Off-topic")

@@ -1,0 +1,163 @@
+"""One entry per story: near-duplicates across sources, EN/NO versions, stable keys, editors' overrides."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pipeline.curate import groups
+from pipeline.curate.groups import (
+    GroupInput,
+    choose_representative,
+    group_items,
+    representatives,
+    title_entities,
+)
+
+T0 = datetime(2024, 9, 2, 8, 0, tzinfo=UTC)
+
+NYKODE_PRESS = GroupInput(
+    item_id=1,
+    source_id="nykode",
+    source_member_id="nykode",
+    members=("nykode",),
+    language="en",
+    published=T0,
+    title="Nykode Therapeutics doses first patient in VB-C-04 trial of VB10.16 with pembrolizumab",
+    summary="Nykode Therapeutics ASA today announced that the first patient has been dosed in the phase 2 "
+    "VB-C-04 study evaluating its therapeutic HPV16 vaccine VB10.16 in combination with "
+    "pembrolizumab in patients with advanced cervical cancer.",
+)
+OCC_REWRITE = GroupInput(
+    item_id=2,
+    source_id="occ",
+    source_member_id="occ",
+    members=("nykode",),
+    language="en",
+    published=T0 + timedelta(hours=5),
+    title="Member news: Nykode doses first patient in new cervical cancer trial",
+    summary="Nykode Therapeutics has dosed the first patient in the phase 2 VB-C-04 study, which evaluates "
+    "the therapeutic HPV16 vaccine VB10.16 in combination with pembrolizumab in advanced cervical "
+    "cancer.",
+)
+NORWEGIAN = GroupInput(
+    item_id=3,
+    source_id="dagens-medisin",
+    members=("nykode",),
+    language="no",
+    published=T0 + timedelta(days=1),
+    title="Nykode har dosert første pasient i VB-C-04-studien",
+    summary="Det norske biotekselskapet har behandlet den første pasienten i fase 2-studien, der vaksinen "
+    "kombineres med pembrolizumab hos kvinner med avansert livmorhalskreft.",
+)
+OTHER_NYKODE_STORY = GroupInput(
+    item_id=4,
+    source_id="nykode",
+    source_member_id="nykode",
+    members=("nykode",),
+    language="en",
+    published=T0 + timedelta(days=2),
+    title="Nykode Therapeutics presents positive VB10.16 data in cervical cancer at ASCO",
+    summary="Nykode Therapeutics today presented updated results from the VB-C-02 phase 2 trial of VB10.16 "
+    "in combination with atezolizumab in advanced cervical cancer at the ASCO Annual Meeting.",
+)
+INITIUM = GroupInput(
+    item_id=5,
+    source_id="occ",
+    language="en",
+    published=T0,
+    title="INITIUM trial of Ultimovacs' UV1 vaccine did not meet its primary endpoint",
+    summary="Ultimovacs reports that the randomized phase II INITIUM trial did not meet its primary endpoint "
+    "of progression-free survival for UV1 vaccination added to nivolumab and ipilimumab in "
+    "metastatic malignant melanoma.",
+)
+NIPU = GroupInput(
+    item_id=6,
+    source_id="ultimovacs",
+    language="en",
+    published=T0,
+    title="Ultimovacs reports results from the NIPU phase II trial in mesothelioma",
+    summary="The randomized NIPU trial evaluated UV1 vaccination added to nivolumab and ipilimumab as "
+    "second-line treatment in malignant pleural mesothelioma and met its primary endpoint of "
+    "progression-free survival.",
+)
+
+
+def test_press_release_rewrite_and_norwegian_version_are_one_group() -> None:
+    result = group_items([NYKODE_PRESS, OCC_REWRITE, NORWEGIAN, OTHER_NYKODE_STORY])
+    assert result[1] == result[2] == result[3] == "g1"
+    assert result[4] == "g4"  # same company, same vaccine, another trial: another story
+
+
+def test_two_trials_of_one_company_are_two_stories() -> None:
+    # The words overlap a lot, but each title names a trial the other item never mentions.
+    assert groups.jaccard(groups._features(INITIUM).words, groups._features(NIPU).words) > 0.4
+    result = group_items([INITIUM, NIPU])
+    assert result[5] != result[6]
+
+
+def test_same_story_far_apart_in_time_is_not_grouped() -> None:
+    later = GroupInput(**{**OCC_REWRITE.__dict__, "item_id": 9, "published": T0 + timedelta(days=60)})
+    result = group_items([NYKODE_PRESS, later])
+    assert result[1] != result[9]
+
+
+def test_word_for_word_republication_is_grouped() -> None:
+    copy = GroupInput(**{**INITIUM.__dict__, "item_id": 7, "source_id": "occ-incubator"})
+    assert group_items([INITIUM, copy]) == {5: "g5", 7: "g5"}
+
+
+def test_keys_are_stable_across_runs_and_editors_overrides_win() -> None:
+    previous = {2: "g-earlier"}
+    result = group_items([NYKODE_PRESS, OCC_REWRITE, OTHER_NYKODE_STORY], previous=previous)
+    assert result[1] == result[2] == "g-earlier"
+    # An editor split item 2 out and merged item 4 into the first story.
+    overrides = {2: "split-2", 4: "g-earlier"}
+    result = group_items(
+        [NYKODE_PRESS, OCC_REWRITE, OTHER_NYKODE_STORY], previous=previous, overrides=overrides
+    )
+    assert result == {1: "g1", 2: "split-2", 4: "g-earlier"}
+
+
+def test_representative_is_the_members_own_source_then_the_richest_summary() -> None:
+    # Nykode's own press room wins over the cluster's longer rewrite.
+    richer_rewrite = GroupInput(**{**OCC_REWRITE.__dict__, "summary": OCC_REWRITE.summary * 2})
+    assert choose_representative([richer_rewrite, NORWEGIAN, NYKODE_PRESS]) == 1
+    # Without the member's own source, the richest summary wins.
+    assert choose_representative([richer_rewrite, NORWEGIAN]) == 2
+    assert representatives([NYKODE_PRESS, OCC_REWRITE, NORWEGIAN], {1: "a", 2: "a", 3: "b"}) == {
+        "a": 1,
+        "b": 3,
+    }
+
+
+def test_title_entities_keep_codes_figures_and_names() -> None:
+    entities, distinctive, codes = title_entities("Cancer in Norway 2023: 37,000 new cancer cases")
+    assert entities == {"cancer", "norway", "2023", "37000"}
+    assert distinctive == {"37000"}
+    assert codes == {"37000"}
+    _, _, codes = title_entities(
+        "Ultimovacs announces topline results from the INITIUM phase II trial of UV1"
+    )
+    assert codes == {"initium", "uv1"}
+
+
+def test_candidates_come_from_buckets_not_all_pairs() -> None:
+    # 400 unrelated items: LSH proposes far fewer pairs than the 79,800 an all-pairs comparison would.
+    words = [f"w{i}x" for i in range(4000)]
+    items = [
+        GroupInput(
+            item_id=i,
+            title=" ".join(words[i * 10 : i * 10 + 4]),
+            summary=" ".join(words[i * 10 + 4 : i * 10 + 10]),
+            published=T0,
+        )
+        for i in range(400)
+    ]
+    features = [groups._features(item) for item in items]
+    assert len(groups._lsh_candidates(features)) < 400
+    assert len(set(group_items(items).values())) == 400
+
+
+def test_empty_items_stay_alone() -> None:
+    blank = [GroupInput(item_id=i, title="", summary="") for i in range(3)]
+    assert group_items(blank) == {0: "g0", 1: "g1", 2: "g2"}
