@@ -6,8 +6,8 @@ Targets (issue 5): at most 200 API calls, the whole send in at most 10 s, peak m
 
     python bench/send_bench.py [--subscribers 100000] [--store memory]
 
-The store is the in-memory `DeliveryStore` of the tests for now. To measure the SQL store, add a factory
-to `STORES` below that returns the store's `DeliveryStore` implementation filled with the same subscribers.
+`--store sql` (the default) measures the real store on a SQLite file; `--store memory` the in-memory
+store of the tests, to separate the engine's cost from the database's.
 """
 
 from __future__ import annotations
@@ -34,9 +34,30 @@ DOMAIN = "mg.example.org"
 KEY = "key-bench"
 SEGMENTS = (None, frozenset({"immuno-oncology", "clinical-trials"}), frozenset({"funding", "policy"}))
 
-#: Store factories: name -> function(subscribers) -> DeliveryStore. Add "sql" here when the store lands.
+def sql_store(subs: Iterable[Subscriber]) -> DeliveryStore:
+    """The real store on a SQLite file in a temporary folder, filled with the subscribers and a digest."""
+    import tempfile
+
+    from pipeline.store import Store
+    from pipeline.store.digests import EntryRecord
+
+    folder = tempfile.mkdtemp(prefix="send-bench-")
+    store = Store.open(f"sqlite:///{folder}/bench.db", require_schema=False)
+    store.upgrade()
+    now = datetime.now(UTC)
+    store.subscribers.add_many(
+        ({"email": s.email, "name": s.name, "language": s.language, "themes": s.themes} for s in subs),
+        status="active", source="bench", now=now)
+    digest_id, _ = store.digests.save_draft(period_start=now, period_end=now, language="en", subject="Bench",
+                                            entries=list[EntryRecord](), now=now)
+    assert digest_id == 1
+    return store.deliveries
+
+
+#: Store factories: name -> function(subscribers) -> DeliveryStore.
 STORES: dict[str, Callable[[Iterable[Subscriber]], DeliveryStore]] = {
     "memory": lambda subs: MemoryDeliveryStore(subs),  # type: ignore[return-value]
+    "sql": sql_store,
 }
 
 
@@ -101,7 +122,7 @@ class FakeMailgun:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--store", choices=sorted(STORES), default="memory")
+    parser.add_argument("--store", choices=sorted(STORES), default="sql")
     args = parser.parse_args()
 
     subs = subscribers(args.subscribers)

@@ -43,11 +43,16 @@ COMMON_MIN = 30
 LEDE_CHARS = 600
 # Items less than half of this apart meet in LSH buckets; items more than this apart are never grouped.
 WINDOW_DAYS = 14
+# A distinctive title name found in at most this many titles of a batch identifies a story.
+RARE_TITLES = 3
+# Words at least this long that two texts in different languages share are names, not vocabulary.
+ANCHOR_MIN_CHARS = 8
 # A bucket larger than this holds boilerplate shared by many items, not one story: it is not expanded.
 MAX_BUCKET = 64
 
 _THOUSANDS = re.compile(r"(?<=\d)[ ,.\u00a0\u202f](?=\d{3}\b)")
-_ENTITY_TOKEN = re.compile(r"[^\W_]+")
+# A token, with hyphens or dots inside it kept: "LTX-315", "VB10.16" and "IMPRESS-Norway" are one code.
+_ENTITY_TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 _ROMAN = frozenset({"i", "ii", "iii", "iv", "v", "vi"})
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
@@ -62,7 +67,7 @@ STOPWORDS = frozenset(
 # Capitalised words so common in this domain that sharing them says nothing about the story.
 COMMON_ENTITIES = frozenset(
     """oslo norway norge norwegian norsk norske cancer kreft cluster the a an new ny nye nytt member news
-    asa as university hospital sykehus phase fase""".split()
+    asa as university hospital sykehus phase fase eu""".split()
 )
 
 
@@ -80,14 +85,68 @@ class GroupInput:
     members: tuple[str, ...] = ()  # the members the item names
 
 
-@dataclass(frozen=True)
 class _Features:
-    words: frozenset[str]
-    entities: frozenset[str]
-    distinctive: frozenset[str]
-    codes: frozenset[str]
-    text_lower: str
-    slot: int  # half windows since the epoch
+    """What grouping compares, computed once per item (a plain slotted class: built 50,000 times a run)."""
+
+    __slots__ = (
+        "words",
+        "entities",
+        "distinctive",
+        "codes",
+        "text_lower",
+        "slot",
+        "text",
+        "_all_codes",
+        "ident",
+    )
+
+    def __init__(
+        self,
+        words: frozenset[str],
+        entities: frozenset[str],
+        distinctive: frozenset[str],
+        codes: frozenset[str],
+        text_lower: str,
+        slot: int,
+    ) -> None:
+        self.words = words
+        self.entities = entities
+        self.distinctive = distinctive
+        self.codes = codes
+        self.text_lower = text_lower
+        self.slot = slot  # half windows since the epoch
+        self.text = ""  # title and lede as written (capitals tell codes)
+        self.ident = codes  # codes, plus distinctive names that are rare in the batch (set by group_items)
+        self._all_codes: frozenset[str] | None = None
+
+    def anchors(self) -> frozenset[str]:
+        """What two language versions of one text share: its codes and figures, and its long words that
+        are the same in English and Norwegian (drug and company names: "pembrolizumab", "Radspherin").
+        Computed only for the few cross-language candidates."""
+        if self._all_codes is None:
+            long_words = {w for w in self.words if len(w) >= ANCHOR_MIN_CHARS and w.isalpha()}
+            self._all_codes = text_codes(self.text) | long_words
+        return self._all_codes
+
+
+def _entity_token(token: str) -> str:
+    """A token without its Norwegian compound tail: "INITIUM-studien" -> "INITIUM"."""
+    parts = token.split("-")
+    while len(parts) > 1 and parts[-1].isalpha() and parts[-1].islower():
+        parts.pop()
+    return "-".join(parts)
+
+
+def _is_code(token: str) -> bool:
+    """A figure or a product, trial or programme name: a digit in it, or a part in capitals."""
+    if not token.replace("-", "").replace(".", "").isalpha():
+        return True
+    return any(len(part) > 1 and part.isupper() for part in token.split("-"))
+
+
+def _key(token: str) -> str:
+    # Lowercased with separators as spaces, as in the normalised text that codes are looked up in.
+    return normalise(token)
 
 
 def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -95,35 +154,52 @@ def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozense
 
     An entity is a capitalised word, an acronym, a number or a code (the first word included: in this
     domain it is usually the company's name). Distinctive entities leave out years and words every item
-    has ("Oslo", "Cancer"); codes are tokens with a digit or in capitals ("UV1", "INITIUM", "37000").
+    has ("Oslo", "Cancer", "EU"); codes are distinctive entities with a digit or in capitals ("UV1",
+    "INITIUM", "37000", "LTX-315").
     """
     entities: set[str] = set()
     distinctive: set[str] = set()
     codes: set[str] = set()
-    for token in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", title)):
+    for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", title)):
+        token = _entity_token(raw)
         if len(token) < 2:
             continue
-        alpha = token.isalpha()
-        if alpha and not token[0].isupper():
+        code = _is_code(token)
+        if not code and not token[0].isupper():
             continue
-        low = token.lower()
+        low = _key(token)
         if low in STOPWORDS or low in _ROMAN:
             continue
         entities.add(low)
         if low in COMMON_ENTITIES or _YEAR.fullmatch(low):
             continue
         distinctive.add(low)
-        if not alpha or token.isupper():
+        if code:
             codes.add(low)
     return frozenset(entities), frozenset(distinctive), frozenset(codes)
 
 
+def text_codes(text: str) -> frozenset[str]:
+    """Every code and figure in a text, years included (cross-language versions share their figures)."""
+    out: set[str] = set()
+    for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", text)):
+        token = _entity_token(raw)
+        if len(token) > 1 and _is_code(token):
+            key = _key(token)
+            if key not in COMMON_ENTITIES:
+                out.add(key)
+    return frozenset(out)
+
+
 def _features(item: GroupInput) -> _Features:
-    lower = normalise(f"{item.title}\n{item.summary[:LEDE_CHARS]}")
+    text = f"{item.title}\n{item.summary[:LEDE_CHARS]}"
+    lower = normalise(text)
     words = frozenset(lower.split()).difference(STOPWORDS)
     entities, distinctive, codes = title_entities(item.title)
     slot = int(item.published.timestamp() // (WINDOW_DAYS * 43200)) if item.published else 0
-    return _Features(words, entities, distinctive, codes, lower, slot)
+    features = _Features(words, entities, distinctive, codes, lower, slot)
+    features.text = text
+    return features
 
 
 # --- MinHash with one-permutation hashing -----------------------------------------------------------
@@ -192,10 +268,10 @@ def _lsh_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
 def _entity_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
     buckets: dict[tuple[int, int, str, str], list[int]] = {}
     for idx, f in enumerate(features):
-        if len(f.entities) < 2 or not f.codes:
+        if len(f.entities) < 2 or not f.ident:
             continue
         for a, b in combinations(sorted(f.entities), 2):
-            if a in f.codes or b in f.codes:
+            if a in f.ident or b in f.ident:
                 for alignment in (0, 1):
                     buckets.setdefault((alignment, (f.slot + alignment) >> 1, a, b), []).append(idx)
     return _pairs(buckets.values())
@@ -240,14 +316,31 @@ def _same_story(a: _Features, b: _Features, lang_a: str | None, lang_b: str | No
     if lang_a == lang_b and lang_a is not None:
         return False
     # Across languages only the titles' entities can match. A company's name is shared by all its news,
-    # so one shared code (a trial, product or figure: "INITIUM", "VB-C-04", "37 000") is required too.
+    # so one shared identifying entity is required too: a code (a trial, product or figure: "INITIUM",
+    # "VB-C-04", "37 000") or a name few titles of the batch carry ("Crosslinks").
     shared = a.entities & b.entities
-    if len(shared) < 2 or not (a.codes & b.codes):
+    if len(shared) < 2 or not (a.ident & b.ident):
         return False
-    return len(shared) / min(len(a.entities), len(b.entities)) >= 0.5 and not _codes_conflict(a, b)
+    if len(shared) / min(len(a.entities), len(b.entities)) < 0.5 or _codes_conflict(a, b):
+        return False
+    # A product code recurs in all of a company's news ("LTX-315"): the two versions of one release
+    # also share other figures, codes or names ("VB10.16", "37 000", "2023", "pembrolizumab").
+    return len(a.anchors() & b.anchors()) >= 2
 
 
 # --- groups ------------------------------------------------------------------------------------
+
+
+def _mark_identifying(features: Sequence[_Features]) -> None:
+    """A distinctive name in at most RARE_TITLES titles of the batch identifies a story like a code."""
+    df: Counter[str] = Counter()
+    for f in features:
+        df.update(f.distinctive - f.codes)
+    rare = {name for name, count in df.items() if count <= RARE_TITLES}
+    for f in features:
+        names = (f.distinctive - f.codes) & rare
+        if names:
+            f.ident = f.codes | names
 
 
 class _UnionFind:
@@ -280,6 +373,7 @@ def group_items(
     previous = previous or {}
     overrides = overrides or {}
     features = [_features(item) for item in items]
+    _mark_identifying(features)
     uf = _UnionFind(len(items))
     for i, j in sorted(_lsh_candidates(features) | _entity_candidates(features)):
         if items[i].item_id in overrides or items[j].item_id in overrides:

@@ -90,10 +90,12 @@ def _english_variants(key: str) -> list[str]:
     # "phase I" has no plural ("phase is" would match a verb), nor has "phase 2" or "VB10.16".
     if len(last) <= 2 or last in _ROMAN or any(c.isdigit() for c in last):
         return [key]
-    out = [key, key + "s", key + "es"]
-    if key.endswith("y") and len(key) > 2 and key[-2] not in "aeiou":
-        out.append(key[:-1] + "ies")
-    return out
+    # Regular plurals only: each extra key costs scanning time, so no "-es" where English has none.
+    if key.endswith(("s", "x", "z", "ch", "sh")):
+        return [key, key + "es"]
+    if key.endswith("y") and key[-2] not in "aeiou":
+        return [key, key[:-1] + "ies"]
+    return [key, key + "s"]
 
 
 def _norwegian_variants(key: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from pipeline.errors import NotFound
+from pipeline.store.items import _chunks
 from pipeline.store.schema import deliveries, subscribers, suppressions
 from pipeline.types import Subscriber
 
@@ -136,21 +137,43 @@ class Subscribers:
     def add_many(
         self, rows: Iterable[dict[str, Any]], *, status: str, source: str, now: datetime
     ) -> list[AddOutcome]:
+        """Add many subscribers in one transaction; existing ones are left as they are, suppressed and
+        unsubscribed ones refused. Looked up and inserted in bulk: an import of 100,000 takes seconds."""
+        wanted = [dict(r, email=normalise_email(r["email"])) for r in rows]
+        outcomes: list[AddOutcome | None] = [None] * len(wanted)
         with self._engine.begin() as conn:
-            return [
-                self._add(
-                    conn,
-                    normalise_email(r["email"]),
-                    r.get("name", ""),
-                    r.get("language", "en"),
-                    r.get("themes"),
-                    status,
-                    source,
-                    now,
-                    False,
-                )
-                for r in rows
-            ]
+            existing: dict[str, Subscriber] = {}
+            suppressed: set[str] = set()
+            for chunk in _chunks([r["email"] for r in wanted]):
+                for row in conn.execute(select(subscribers).where(subscribers.c.email.in_(chunk))).mappings():
+                    existing[row["email"]] = _to_subscriber(row)
+                hashes = [email_hash(e) for e in chunk]
+                suppressed.update(r[0] for r in conn.execute(
+                    select(suppressions.c.email_hash).where(suppressions.c.email_hash.in_(hashes))))
+            inserts: list[dict[str, Any]] = []
+            positions: dict[str, int] = {}
+            for n, r in enumerate(wanted):
+                email = r["email"]
+                current = existing.get(email)
+                if email_hash(email) in suppressed or (current is not None and current.status in FINAL_STATES):
+                    outcomes[n] = AddOutcome(current, "refused")
+                elif current is not None or email in positions:
+                    outcomes[n] = AddOutcome(current, "unchanged")
+                else:
+                    themes = r.get("themes")
+                    positions[email] = n
+                    inserts.append({
+                        "email": email, "name": r.get("name", ""), "language": r.get("language", "en"),
+                        "themes": json.dumps(sorted(themes)) if themes else None, "status": status,
+                        "consent_at": now if status == "active" else None, "consent_source": source,
+                        "created_at": now, "updated_at": now,
+                    })
+            if inserts:
+                conn.execute(insert(subscribers), inserts)
+                for chunk in _chunks([r["email"] for r in inserts]):
+                    for row in conn.execute(select(subscribers).where(subscribers.c.email.in_(chunk))).mappings():
+                        outcomes[positions[row["email"]]] = AddOutcome(_to_subscriber(row), "added")
+        return [o if o is not None else AddOutcome(None, "unchanged") for o in outcomes]
 
     def _add(
         self,

@@ -1,0 +1,173 @@
+"""The main job through the use cases, on the bundled demo samples: curate, draft, approve, send, resume."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline import jobs
+from pipeline.config import load_config, parse_config
+from pipeline.demo import DemoServer, demo_sources_yaml, read_base_config
+from pipeline.deliver.providers.outbox import OutboxProvider
+from pipeline.errors import DigestError, IllegalTransition, LintFailed
+from pipeline.store import Store
+from pipeline.types import EditorDecision
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+SECRET = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory):
+    """The demo samples collected once into a database file; each test copies it."""
+    folder = tmp_path_factory.mktemp("demo")
+    with DemoServer(NOW) as server:
+        text = demo_sources_yaml(server.base_url, server.host_port,
+                                 base_config=read_base_config((ROOT / "sources.yaml").read_text()),
+                                 outbox_dir=str(folder / "outbox"))
+        store = Store.open(f"sqlite:///{folder}/base.db", require_schema=False)
+        store.upgrade()
+        svc = jobs.Services(config=parse_config(text), store=store, clock=lambda: NOW, env={})
+        report = jobs.collect_all(svc, force=True)
+        store.close()
+    assert report.new_items == 100 and not report.failed
+    return folder, text
+
+
+@pytest.fixture
+def svc(collected, tmp_path: Path):
+    folder, text = collected
+    (tmp_path / "pipeline.db").write_bytes((folder / "base.db").read_bytes())
+    text = text.replace(str(folder / "outbox"), str(tmp_path / "outbox"))
+    store = Store.open(f"sqlite:///{tmp_path}/pipeline.db")
+    services = jobs.Services(config=parse_config(text), store=store, clock=lambda: NOW,
+                             env={"PIPELINE_SECRET_KEY": SECRET})
+    yield services
+    store.close()
+
+
+def test_curation_tags_flags_and_groups_the_samples(svc) -> None:
+    report = jobs.curate_new(svc)
+    assert report.curated == 100 and report.tagged >= 90 and report.noise >= 4
+    assert report.stories_told_by_several >= 4
+    again = jobs.curate_new(svc)
+    assert again.curated == 0  # only new or changed items are curated
+    listed = {i["title"]: i for i in jobs.list_items(svc, since=datetime(2026, 11, 1, tzinfo=UTC))}
+    vaccine = next(i for t, i in listed.items() if "VB10.16" in t and i["source"] == "nykode")
+    assert "immuno-oncology" in vaccine["themes"]
+    assert any(m["term"] for m in vaccine["evidence"]["immuno-oncology"]["matched"])
+    assert {"id": "NCT04405349", "url": "https://clinicaltrials.gov/study/NCT04405349"} in vaccine["trials"]
+    republished = [i for i in listed.values() if i["group"] == vaccine["group"]]
+    assert len(republished) >= 2  # OCC and the incubator re-published Nykode's release
+    assert any(i["noise"] for i in listed.values() if "cookie" in str(i["title"]).lower())
+
+
+def test_an_editors_decision_survives_recuration(svc) -> None:
+    jobs.curate_new(svc)
+    item = next(i for i in jobs.list_items(svc, since=datetime(2026, 11, 1, tzinfo=UTC)) if not i["noise"])
+    jobs.decide(svc, EditorDecision(item_id=int(item["id"]), action="mark_noise", value="off-topic for us",
+                                    editor="editor@example.org"))
+    jobs.curate_new(svc, everything=True)
+    after = next(i for i in jobs.list_items(svc, since=datetime(2026, 11, 1, tzinfo=UTC)) if i["id"] == item["id"])
+    assert after["noise"] == "off-topic for us"
+
+
+def test_draft_is_refreshed_not_duplicated_and_an_approved_digest_is_left_alone(svc) -> None:
+    jobs.curate_new(svc)
+    first = jobs.build_draft(svc)
+    again = jobs.build_draft(svc)
+    assert first.created and not again.created and again.id == first.id
+    digest = jobs.load_digest(svc, first.id)
+    assert digest.sections and all(len(s.entries) <= 6 for s in digest.sections)
+    per_member = Counter(e.member_id for e in digest.all_entries() if e.member_id)
+    assert max(per_member.values()) <= 3
+    titles = [e.title for e in digest.all_entries()]
+    assert len(titles) == len(set(titles))  # each story once
+    assert not any("cookie" in t.lower() for t in titles)
+    jobs.approve(svc, first.id)
+    with pytest.raises(IllegalTransition):
+        svc.store.digests.edit_entry(first.id, digest.sections[0].entries[0].item_id, included=False)
+    with pytest.raises(DigestError, match="the period is empty"):
+        jobs.build_draft(svc)  # nothing has happened since the approved digest's end
+    svc.clock = lambda: NOW + timedelta(days=1)
+    later = jobs.build_draft(svc)
+    assert later.id != first.id and later.period_start == NOW  # it starts where the approved one ended
+    assert svc.store.digests.get(first.id).status == "approved"
+
+
+def test_an_empty_draft_cannot_be_approved_or_sent(svc) -> None:
+    jobs.curate_new(svc)
+    empty = jobs.build_draft(svc, since=datetime(2020, 1, 1, tzinfo=UTC), until=datetime(2020, 1, 2, tzinfo=UTC))
+    with pytest.raises(LintFailed, match="empty_digest"):
+        jobs.approve(svc, empty.id)
+    with pytest.raises(DigestError, match="only an approved digest can be sent"):
+        jobs.send(svc, empty.id)
+
+
+class CrashAfter:
+    """The outbox provider, killed (an exception nothing catches) after `batches` batches."""
+
+    def __init__(self, inner: OutboxProvider, batches: int) -> None:
+        self.inner, self.left = inner, batches
+        self.name, self.max_batch = inner.name, 2
+
+    def send_batch(self, messages):  # type: ignore[no-untyped-def]
+        if self.left == 0:
+            raise KeyboardInterrupt("killed midway")
+        self.left -= 1
+        return self.inner.send_batch(messages)
+
+
+def test_a_send_killed_midway_resumes_and_nobody_gets_two_copies(svc, tmp_path: Path) -> None:
+    jobs.curate_new(svc)
+    digest = jobs.build_draft(svc)
+    jobs.approve(svc, digest.id)
+    for n in range(7):
+        svc.store.subscribers.add(f"reader{n}@example.org", name=f"Reader {n}", now=NOW,
+                                  themes=("immuno-oncology",) if n % 2 else None, language="no" if n == 3 else "en")
+    svc.store.subscribers.add("gone@example.org", now=NOW)
+    svc.store.subscribers.remove("gone@example.org", NOW)
+    outbox = OutboxProvider(str(tmp_path / "outbox"), svc.config.settings.delivery.sender)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.send(svc, digest.id, provider_instance=CrashAfter(outbox, batches=1))
+    resumed = jobs.send(svc, digest.id, provider_instance=outbox)
+    assert resumed["status"] == "sent" and resumed["suppressed"] == 0  # suppressed in the first run
+    states = svc.store.deliveries.count_states(digest.id)
+    assert states == {"sent": 7, "suppressed": 1} or states == {"sent": 5, "uncertain": 2, "suppressed": 1}
+    files = list((tmp_path / "outbox").rglob("*.eml"))
+    recipients = Counter(email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["To"] for f in files)
+    assert all(n == 1 for n in recipients.values()) and "gone@example.org" not in recipients
+    again = jobs.send(svc, digest.id)
+    assert again["sent"] == 0 and "sent already" in str(again["note"])
+
+
+def test_each_message_is_personal_and_carries_one_click_unsubscribe(svc, tmp_path: Path) -> None:
+    jobs.curate_new(svc)
+    digest = jobs.build_draft(svc)
+    jobs.approve(svc, digest.id)
+    svc.store.subscribers.add("kari@example.org", name="Kari", language="no", themes=("precision-medicine",), now=NOW)
+    svc.store.subscribers.add("ada@example.org", name="Ada", now=NOW)
+    report = jobs.send(svc, digest.id)
+    assert report["sent"] == 2
+    messages = {m["To"]: m for m in (email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+                                      for f in (tmp_path / "outbox").rglob("*.eml"))}
+    kari = messages["kari@example.org"]
+    assert kari["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "https://news.example.org/unsubscribe/" in kari["List-Unsubscribe"]
+    html = next(p for p in kari.walk() if p.get_content_type() == "text/html").get_content()
+    text = next(p for p in kari.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "Kari" in html and "[[" not in html and "[[" not in text
+    assert 'lang="no"' in html or "lang=\"nb\"" in html
+    ada_html = next(p for p in messages["ada@example.org"].walk() if p.get_content_type() == "text/html")
+    assert len(ada_html.get_content()) > len(html)  # every theme, against Kari's one
+
+
+def test_the_shipped_config_is_the_demo_base() -> None:
+    config = load_config(ROOT / "sources.yaml")
+    assert len(config.themes) == 9
