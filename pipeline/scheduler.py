@@ -100,8 +100,11 @@ def build_scheduler(svc: jobs.Services, *, holder: str) -> BackgroundScheduler:
     return scheduler
 
 
-def start_if_leader(svc: jobs.Services, now: datetime) -> BackgroundScheduler | None:
-    holder = holder_id()
+def start_if_leader(
+    svc: jobs.Services, now: datetime, *, holder: str | None = None
+) -> BackgroundScheduler | None:
+    """Start the scheduler if this process wins (or holds) the lease; else None (serve the web UI only)."""
+    holder = holder or holder_id()
     if not svc.store.locks.acquire(LOCK, holder, now):
         current = svc.store.locks.holder(LOCK, now)
         log.warning(

@@ -171,3 +171,16 @@ def test_each_message_is_personal_and_carries_one_click_unsubscribe(svc, tmp_pat
 def test_the_shipped_config_is_the_demo_base() -> None:
     config = load_config(ROOT / "sources.yaml")
     assert len(config.themes) == 9
+
+
+def test_status_names_members_the_recent_digests_left_out(svc) -> None:
+    jobs.curate_new(svc)
+    digest = jobs.build_draft(svc)
+    assert jobs.status(svc)["members_not_featured"] == []  # no approved digest yet: nothing to judge
+    jobs.approve(svc, digest.id)
+    status = jobs.status(svc)
+    left_out = set(status["members_not_featured"])
+    featured = {e.member_id for e in jobs.load_digest(svc, digest.id).all_entries() if e.member_id}
+    assert featured and not featured & left_out
+    assert "bms-norge" in left_out  # a member with no news in the samples
+    assert status["last_digest"]["id"] == digest.id and status["last_digest"]["status"] == "approved"

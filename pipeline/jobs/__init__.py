@@ -18,6 +18,7 @@ from pipeline.jobs.digest import (
     load_digest,
     render_to,
 )
+from pipeline.jobs.scheduled import run_after_collect, run_draft_job
 from pipeline.jobs.services import Clock, Services, init_database, make_services, utc_now
 from pipeline.jobs.status import SourceHealth, queues, sources_health, status
 from pipeline.jobs.web import serve
@@ -26,6 +27,8 @@ from pipeline.jobs.web import serve
 DEFAULT_ITEMS_WINDOW = timedelta(days=14)
 
 __all__ = [
+    "run_after_collect",
+    "run_draft_job",
     "apply_events",
     "send",
     "send_scheduled",

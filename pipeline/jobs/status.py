@@ -58,8 +58,42 @@ def status(svc: Services) -> dict[str, object]:
         ],
         "scheduler": _scheduler_holder(svc),
         "queues": queues(svc),
+        "last_digest": last_digest(svc),
+        "members_not_featured": members_not_featured(svc),
     }
 
+
+#: Fair coverage looks back over this many digests.
+COVERAGE_DIGESTS = 3
+
+
+def last_digest(svc: Services) -> dict[str, object] | None:
+    record = svc.store.digests.latest()
+    if record is None:
+        return None
+    return {
+        "id": record.id,
+        "status": record.status,
+        "period_end": record.period_end.isoformat(),
+        "deliveries": dict(svc.store.deliveries.count_states(record.id)),
+    }
+
+
+def members_not_featured(svc: Services, digests: int = COVERAGE_DIGESTS) -> list[str]:
+    """Member organisations none of the last `digests` approved or sent digests featured."""
+    recent = svc.store.digests.list(statuses=("approved", "sending", "sent"), limit=digests)
+    if not recent:
+        return []
+    item_ids = [e.item_id for d in recent for e in svc.store.digests.entries(d.id) if e.included]
+    featured: set[str] = set()
+    sources = {s.id: s for s in svc.config.sources}
+    for item in svc.store.items.list(ids=item_ids):
+        source = sources.get(item.source_id)
+        if source is not None and source.member:
+            featured.add(source.member_id or source.id)
+    for curation in svc.store.curations.get_many(item_ids).values():
+        featured.update(curation.members)
+    return sorted(m.id for m in svc.config.members if m.id not in featured)
 
 
 def _epoch_iso(value: object) -> str | None:
