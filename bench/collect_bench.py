@@ -106,14 +106,20 @@ def run_pipeline(port: int, count: int, workers: int, out: multiprocessing.Queue
         store.upgrade()
         svc = jobs.Services(config=config, store=store)
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
         cold = jobs.collect_all(svc, force=True)
         cold_s = time.perf_counter() - t0
+        main_cpu = time.process_time() - cpu0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        parse_cpu = children.ru_utime + children.ru_stime
         t0 = time.perf_counter()
         warm = jobs.collect_all(svc, force=True)
         warm_s = time.perf_counter() - t0
         store.close()
     out.put(
         {
+            "main_cpu": main_cpu,
+            "parse_cpu": parse_cpu,
             "cold_s": cold_s,
             "warm_s": warm_s,
             "new_items": cold.new_items,
@@ -192,6 +198,8 @@ def main() -> int:
             f"{ours['new_items']} items ({ours['new_items'] / ours['cold_s']:,.0f} items/s)   "
             f"failed {ours['failed']}   304s {ours['not_modified']}   peak {ours['peak_mb']:.0f} MB"
         )
+        print(f"          cold CPU: {ours['main_cpu']:.1f} s in the collector process (fetching, storing), "
+              f"{ours['parse_cpu']:.1f} s in parser processes")
         if ours["first_failure"]:
             print(f"          first failure: {ours['first_failure']}")
         if not args.skip_reader:
