@@ -93,7 +93,8 @@ def run_pipeline(port: int, count: int, workers: int, out: multiprocessing.Queue
     with tempfile.TemporaryDirectory() as tmp:
         config_text = (
             "settings:\n"
-            f"  http: {{workers: {workers}, per_host: {workers}, timeout_s: 60, allow_private: ['127.0.0.1:{port}']}}\n"
+            f"  http: {{workers: {workers}, per_host: {workers}, timeout_s: 60,\n"
+            f"         allow_private: ['127.0.0.1:{port}']}}\n"
             "sources:\n"
             + "".join(
                 f"  - {{id: feed{n}, name: Feed {n}, kind: feed, url: 'http://127.0.0.1:{port}/feed{n}.xml'}}\n"
@@ -198,8 +199,10 @@ def main() -> int:
             f"{ours['new_items']} items ({ours['new_items'] / ours['cold_s']:,.0f} items/s)   "
             f"failed {ours['failed']}   304s {ours['not_modified']}   peak {ours['peak_mb']:.0f} MB"
         )
-        print(f"          cold CPU: {ours['main_cpu']:.1f} s in the collector process (fetching, storing), "
-              f"{ours['parse_cpu']:.1f} s in parser processes")
+        print(
+            f"          cold CPU: {ours['main_cpu']:.1f} s in the collector process (fetching, storing), "
+            f"{ours['parse_cpu']:.1f} s in parser processes"
+        )
         if ours["first_failure"]:
             print(f"          first failure: {ours['first_failure']}")
         if not args.skip_reader:

@@ -252,14 +252,9 @@ def generate_items(
 
 
 def _config() -> dict[str, Any]:
-    import yaml
+    from pipeline.config import read_yaml
 
-    path = ROOT / "themes.yaml"
-    if not path.exists():
-        path = ROOT / "sources.yaml"
-    with path.open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
-    return data
+    return read_yaml((ROOT / "sources.yaml").read_text(encoding="utf-8"))
 
 
 def run(n: int, *, seed: int = 7, store: Store | None = None) -> dict[str, float]:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 WORDS = (
-    "cancer immunotherapy checkpoint inhibitor tumour patients phase trial oncology vaccine biomarker genomics "
+    "cancer immunotherapy checkpoint inhibitor tumour patients phase trial oncology vaccine biomarker "
+    "genomics "
     "sequencing precision medicine Oslo cluster hospital research funding investment study results clinical "
     "diagnostics pathology artificial intelligence data registry screening collaboration partners Norway "
     "European project consortium innovation antibody cell therapy CAR-T radiopharmaceutical board annual "

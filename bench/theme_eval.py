@@ -1,6 +1,6 @@
 """Evaluate theme tagging, noise detection and grouping on the labelled set.
 
-    python bench/theme_eval.py [--fixture tests/fixtures/themes_eval.jsonl] [--config themes.yaml] [-v]
+    python bench/theme_eval.py [--fixture tests/fixtures/themes_eval.jsonl] [--config sources.yaml] [-v]
 
 Prints per-theme precision, recall and F1, macro F1, noise precision/recall and pairwise grouping
 precision and recall. Themes are scored on the items that are not noise (noise never reaches a draft);
@@ -19,8 +19,6 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -32,9 +30,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "themes_eval.jsonl"
 
 
 def default_config() -> Path:
-    """themes.yaml while it exists beside sources.yaml; sources.yaml once the blocks are merged into it."""
-    themes = ROOT / "themes.yaml"
-    return themes if themes.exists() else ROOT / "sources.yaml"
+    return ROOT / "sources.yaml"
 
 
 @dataclass(frozen=True)
@@ -75,9 +71,9 @@ def load_items(path: Path = FIXTURE) -> list[dict[str, Any]]:
 
 
 def load_config(path: Path) -> Mapping[str, Any]:
-    with path.open(encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    return data if isinstance(data, Mapping) else {}
+    from pipeline.config import read_yaml
+
+    return read_yaml(path.read_text(encoding="utf-8"))
 
 
 def _count(pairs: Sequence[tuple[bool, bool]]) -> Score:

@@ -157,6 +157,12 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return parse_config(text, file=str(p))
 
 
+def read_yaml(text: str) -> dict[str, Any]:
+    """A sources.yaml document as plain data, read the way `load_config` reads it (`no` stays "no")."""
+    data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    return _plain(data) if isinstance(data, Mapping) else {}
+
+
 def parse_config(text: str, *, file: str = "sources.yaml") -> Config:
     try:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass

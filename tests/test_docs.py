@@ -21,7 +21,9 @@ def test_every_command_is_in_the_readme() -> None:
 
 
 def test_every_setting_and_source_field_is_in_the_readme() -> None:
-    names = {f.name for cls in (Settings, HttpSettings, DigestSettings, Branding, Source) for f in fields(cls)}
+    names = {
+        f.name for cls in (Settings, HttpSettings, DigestSettings, Branding, Source) for f in fields(cls)
+    }
     names |= {f.name for f in fields(DeliverySettings)} - {"sender", "providers"}
     missing = sorted(n for n in names if n not in README)
     assert missing == []

@@ -86,7 +86,8 @@ def _conditional(body: bytes, ctype: str, *, etag: str | None = None, last_modif
 
 def sources_yaml(server: LoopbackServer) -> str:
     def src(sid: str, kind: str, path: str, extra: str = "") -> str:
-        return f"  - {{id: {sid}, name: {sid.title()}, member: true, kind: {kind}, url: '{server.url(path)}'{extra}}}"
+        url = server.url(path)
+        return f"  - {{id: {sid}, name: {sid.title()}, member: true, kind: {kind}, url: '{url}'{extra}}}"
 
     return "\n".join(
         [

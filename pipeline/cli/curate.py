@@ -27,7 +27,9 @@ def parse_when(text: str, tz: str) -> datetime:
 @command(
     "curate",
     "tag, flag noise, group and rank the items not yet curated (or changed since)",
-    arg("--all", action="store_true", dest="everything", help="re-curate every item (editors' decisions stay)"),
+    arg(
+        "--all", action="store_true", dest="everything", help="re-curate every item (editors' decisions stay)"
+    ),
 )
 def cmd_curate(args: argparse.Namespace) -> int:
     svc = open_services(args)
@@ -38,8 +40,10 @@ def cmd_curate(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.as_json())
     else:
-        print(f"curated {report.curated} items: {report.tagged} tagged, {report.noise} noise; "
-              f"{report.stories_told_by_several} stories told by several sources")
+        print(
+            f"curated {report.curated} items: {report.tagged} tagged, {report.noise} noise; "
+            f"{report.stories_told_by_several} stories told by several sources"
+        )
     return 0
 
 
@@ -56,8 +60,9 @@ def cmd_items(args: argparse.Namespace) -> int:
         tz = svc.config.settings.timezone
         since = parse_when(args.since, tz) if args.since else svc.clock() - jobs.DEFAULT_ITEMS_WINDOW
         if args.theme and args.theme not in {t.id for t in svc.config.themes}:
-            raise PipelineError(f"unknown theme '{args.theme}'; themes: "
-                                + ", ".join(t.id for t in svc.config.themes))
+            raise PipelineError(
+                f"unknown theme '{args.theme}'; themes: " + ", ".join(t.id for t in svc.config.themes)
+            )
         found = jobs.list_items(svc, since=since, theme=args.theme, source_ids=tuple(args.source or ()))
     finally:
         svc.close()
@@ -70,9 +75,18 @@ def cmd_items(args: argparse.Namespace) -> int:
     for col in ("date", "source", "title", "themes (evidence)", "noise", "group", "score"):
         table.add_column(col)
     for it in found:
-        evidence = "; ".join(f"{t}: " + ", ".join(m["term"] for m in e["matched"][:3])  # type: ignore[index]
-                             for t, e in it["evidence"].items())  # type: ignore[attr-defined]
-        table.add_row(str(it["published"])[:10], str(it["source"]), str(it["title"])[:70], evidence[:80],
-                      str(it["noise"] or ""), str(it["group"] or ""), f"{it['score'] or 0:.2f}")
+        evidence = "; ".join(
+            f"{t}: " + ", ".join(m["term"] for m in e["matched"][:3])  # type: ignore[index]
+            for t, e in it["evidence"].items()
+        )  # type: ignore[attr-defined]
+        table.add_row(
+            str(it["published"])[:10],
+            str(it["source"]),
+            str(it["title"])[:70],
+            evidence[:80],
+            str(it["noise"] or ""),
+            str(it["group"] or ""),
+            f"{it['score'] or 0:.2f}",
+        )
     console().print(table)
     return 0

@@ -150,7 +150,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     if report.get("note"):
         print(report["note"])
     print(
-        f"digest {args.digest_id}{' (test)' if args.test else ''}: {report['sent']} sent, {report['failed']} failed, "
+        f"digest {args.digest_id}{' (test)' if args.test else ''}: "
+        f"{report['sent']} sent, {report['failed']} failed, "
         f"{report['suppressed']} suppressed, {report['skipped']} skipped, {report['uncertain']} uncertain"
         + (f", {report['queued']} still queued" if report.get("queued") else "")
     )

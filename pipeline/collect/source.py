@@ -119,7 +119,7 @@ class _Run:
     def _enrich(
         self, parsed: ParsedFeed, known_urls: Callable[[Sequence[str]], set[str]], max_articles: int
     ) -> ParsedFeed:
-        """Read each NEW article once for its OpenGraph / JSON-LD metadata; stored ones are never refetched."""
+        """Read each NEW article once for its OpenGraph / JSON-LD metadata; stored ones are not refetched."""
         wanting = [i for i in parsed.items if i.needs_article]
         known = known_urls([i.canonical_url for i in wanting]) if wanting else set()
         budget = max_articles

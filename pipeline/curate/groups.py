@@ -9,8 +9,11 @@ Candidates come from locality-sensitive hashing, never from comparing all pairs:
   each title names a product or trial code the other item never mentions ("INITIUM" and "NIPU": two
   trials of one company are two stories).
 - *English and Norwegian versions of one release*: their words differ, so they meet instead through pairs
-  of the named entities of their titles (capitalised words, numbers, acronyms and codes) and are grouped
-  when they share at least two, one of them a code (a trial or product name, a figure; not a year).
+  of the named entities of their titles (capitalised words, numbers, acronyms and codes). They are
+  grouped when their titles share at least two entities, one of them a code (a trial or product name, a
+  figure; not a year), and their titles and ledes share at least two anchors: codes, figures or long
+  words that both languages write alike ("VB10.16", "37 000", "pembrolizumab"), organisation names
+  excepted, since those recur in all of an organisation's news.
 
 Confirmed pairs are joined with union-find. Group keys are stable: a group keeps the key one of its
 members had before (`previous`), and an editor's merge or split (`overrides`) always wins.
@@ -43,8 +46,6 @@ COMMON_MIN = 30
 LEDE_CHARS = 600
 # Items less than half of this apart meet in LSH buckets; items more than this apart are never grouped.
 WINDOW_DAYS = 14
-# A distinctive title name found in at most this many titles of a batch identifies a story.
-RARE_TITLES = 3
 # Words at least this long that two texts in different languages share are names, not vocabulary.
 ANCHOR_MIN_CHARS = 8
 # A bucket larger than this holds boilerplate shared by many items, not one story: it is not expanded.
@@ -97,7 +98,6 @@ class _Features:
         "slot",
         "text",
         "_all_codes",
-        "ident",
     )
 
     def __init__(
@@ -116,7 +116,6 @@ class _Features:
         self.text_lower = text_lower
         self.slot = slot  # half windows since the epoch
         self.text = ""  # title and lede as written (capitals tell codes)
-        self.ident = codes  # codes, plus distinctive names that are rare in the batch (set by group_items)
         self._all_codes: frozenset[str] | None = None
 
     def anchors(self) -> frozenset[str]:
@@ -144,9 +143,14 @@ def _is_code(token: str) -> bool:
     return any(len(part) > 1 and part.isupper() for part in token.split("-"))
 
 
+# Norwegian acronyms whose English twin is another word: the entity is the same.
+ENTITY_SYNONYMS = {"ki": "ai", "eus": "eu", "mr": "mri"}
+
+
 def _key(token: str) -> str:
     # Lowercased with separators as spaces, as in the normalised text that codes are looked up in.
-    return normalise(token)
+    key = normalise(token)
+    return ENTITY_SYNONYMS.get(key, key)
 
 
 def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -268,10 +272,10 @@ def _lsh_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
 def _entity_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
     buckets: dict[tuple[int, int, str, str], list[int]] = {}
     for idx, f in enumerate(features):
-        if len(f.entities) < 2 or not f.ident:
+        if len(f.entities) < 2 or not f.codes:
             continue
         for a, b in combinations(sorted(f.entities), 2):
-            if a in f.ident or b in f.ident:
+            if a in f.codes or b in f.codes:
                 for alignment in (0, 1):
                     buckets.setdefault((alignment, (f.slot + alignment) >> 1, a, b), []).append(idx)
     return _pairs(buckets.values())
@@ -316,31 +320,20 @@ def _same_story(a: _Features, b: _Features, lang_a: str | None, lang_b: str | No
     if lang_a == lang_b and lang_a is not None:
         return False
     # Across languages only the titles' entities can match. A company's name is shared by all its news,
-    # so one shared identifying entity is required too: a code (a trial, product or figure: "INITIUM",
-    # "VB-C-04", "37 000") or a name few titles of the batch carry ("Crosslinks").
+    # so one shared code (a trial, product or figure: "INITIUM", "VB-C-04", "37 000") is required too.
     shared = a.entities & b.entities
-    if len(shared) < 2 or not (a.ident & b.ident):
+    if len(shared) < 2 or not (a.codes & b.codes):
         return False
     if len(shared) / min(len(a.entities), len(b.entities)) < 0.5 or _codes_conflict(a, b):
         return False
     # A product code recurs in all of a company's news ("LTX-315"): the two versions of one release
     # also share other figures, codes or names ("VB10.16", "37 000", "2023", "pembrolizumab").
-    return len(a.anchors() & b.anchors()) >= 2
+    # Names ("DoMore Diagnostics") recur in all of an organisation's news: they are no anchor.
+    names = {e for e in (a.entities - a.codes) | (b.entities - b.codes) if e.isalpha()}
+    return len((a.anchors() & b.anchors()) - names) >= 2
 
 
 # --- groups ------------------------------------------------------------------------------------
-
-
-def _mark_identifying(features: Sequence[_Features]) -> None:
-    """A distinctive name in at most RARE_TITLES titles of the batch identifies a story like a code."""
-    df: Counter[str] = Counter()
-    for f in features:
-        df.update(f.distinctive - f.codes)
-    rare = {name for name, count in df.items() if count <= RARE_TITLES}
-    for f in features:
-        names = (f.distinctive - f.codes) & rare
-        if names:
-            f.ident = f.codes | names
 
 
 class _UnionFind:
@@ -373,9 +366,9 @@ def group_items(
     previous = previous or {}
     overrides = overrides or {}
     features = [_features(item) for item in items]
-    _mark_identifying(features)
     uf = _UnionFind(len(items))
-    for i, j in sorted(_lsh_candidates(features) | _entity_candidates(features)):
+    # The order pairs are confirmed in does not change the groups (connected components), nor the keys.
+    for i, j in _lsh_candidates(features) | _entity_candidates(features):
         if items[i].item_id in overrides or items[j].item_id in overrides:
             continue
         if uf.find(i) != uf.find(j) and _same_story(

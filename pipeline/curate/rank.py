@@ -35,7 +35,7 @@ def recency(published: datetime, now: datetime, half_life_days: float) -> float:
     age_days = max(0.0, (now - published).total_seconds() / 86400.0)
     if half_life_days <= 0:
         return 1.0
-    return 0.5 ** (age_days / half_life_days)
+    return float(0.5 ** (age_days / half_life_days))
 
 
 def score_item(

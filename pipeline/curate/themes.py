@@ -1,10 +1,10 @@
 """Theme tagging in English and Norwegian, with the evidence for every tag.
 
-All terms of all themes are compiled once into one Aho-Corasick automaton (pyahocorasick) that scans
-normalised text in a single pass; a regex with word boundaries per term was ten times slower. A raw hit
-is kept only when it passes the boundary rule of its term's *mode*:
+All terms (of all themes, and in curate_item also noise rules and member names) are compiled once into
+one Aho-Corasick automaton (pyahocorasick) that scans normalised text in a single pass; a regex with
+word boundaries per term was ten times slower. How a term matches depends on its *mode*:
 
-- ``en``: whole words; English plural variants (-s, -es, -y/-ies) are compiled as extra keys.
+- ``en``: whole words; the regular plural (-s, -es after s/x/z/ch/sh, -y -> -ies) is an extra key.
 - ``no``: Norwegian terms of five letters or more match anywhere, so they are found inside compounds
   ("kreftimmunterapi" contains "immunterapi") and with any inflection ("immunterapien"); shorter ones
   need word boundaries and get the inflections -en, -et, -er, -ene (-n, -t, -r, -ne after a final e).
@@ -12,9 +12,11 @@ is kept only when it passes the boundary rule of its term's *mode*:
   only where the text writes them in capitals too: "EU" never matches "Europe" or "neuro".
 - ``name``: organisation names; whole words, a genitive -s allowed, a capital first letter required.
 
-Normalisation keeps every character's position (hyphens, dashes, slashes and white space become one
-space each; letters are lowercased), so "CAR-T" and "CAR T" are the same key, and an acronym hit can be
-checked against the original capitals at the same offsets.
+Normalisation keeps every character's position: separators (hyphens, dashes, slashes, white space) and
+punctuation become one space each and letters are lowercased. So "CAR-T" and "CAR T" are the same key;
+whole-word keys are compiled with a space on each side (" eu ") and the text is padded with spaces, so
+the automaton itself enforces word boundaries; and an acronym's hit is checked against the original
+capitals at the same offsets.
 """
 
 from __future__ import annotations
@@ -283,15 +285,15 @@ class ThemeMatcher:
                 evidence.setdefault(ti, []).append(evidences[payload])
                 scores[ti] = scores.get(ti, 0.0) + weight
         for theme_id, identifier in _pattern_hits(title, summary, trials):
-            ti = self._order.get(theme_id)
-            if ti is not None:
-                evidence.setdefault(ti, []).append(Evidence(term=identifier, where="pattern"))
-                scores[ti] = scores.get(ti, 0.0) + PATTERN_WEIGHT
+            pi = self._order.get(theme_id)
+            if pi is not None:
+                evidence.setdefault(pi, []).append(Evidence(term=identifier, where="pattern"))
+                scores[pi] = scores.get(pi, 0.0) + PATTERN_WEIGHT
         for theme_id in source_themes:
-            ti = self._order.get(theme_id)
-            if ti is not None:
-                evidence.setdefault(ti, []).append(Evidence(term=theme_id, where="source"))
-                scores[ti] = scores.get(ti, 0.0) + SOURCE_WEIGHT
+            si = self._order.get(theme_id)
+            if si is not None:
+                evidence.setdefault(si, []).append(Evidence(term=theme_id, where="source"))
+                scores[si] = scores.get(si, 0.0) + SOURCE_WEIGHT
         tags = [
             Tag(
                 theme=self.themes[ti].id,

@@ -9,13 +9,13 @@ read it.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from pipeline.config import read_yaml
 from pipeline.types import Language, SourceKind
 
 
@@ -119,23 +119,10 @@ def demo_sources_yaml(base_url: str, host_port: str, *, base_config: Mapping[str
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader where only true/false are booleans: `no` is Norwegian here, not False (YAML 1.1)."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
 def read_base_config(text: str) -> dict[str, Any]:
     """The project's sources.yaml as plain data, for `base_config` (its `no:` keys stay the string "no")."""
-    data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
-    if not isinstance(data, Mapping):
+    data = read_yaml(text)
+    if not data:
         raise ValueError("sources.yaml must be a mapping with settings, sources and themes")
     return _plain(data)
 

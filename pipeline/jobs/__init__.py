@@ -5,6 +5,7 @@ One module per area; everything is re-exported here so callers write `jobs.colle
 
 from datetime import timedelta
 
+from pipeline.jobs import subscribe
 from pipeline.jobs.audience import ImportReport, export_subscriber_data, import_subscribers
 from pipeline.jobs.collect import CollectReport, collect_all, due_sources, select_sources
 from pipeline.jobs.curate import CurateReport, curate_new, curation_context, decide, list_items, regroup
@@ -27,6 +28,7 @@ from pipeline.jobs.web import serve
 DEFAULT_ITEMS_WINDOW = timedelta(days=14)
 
 __all__ = [
+    "subscribe",
     "run_after_collect",
     "run_draft_job",
     "apply_events",

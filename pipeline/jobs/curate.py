@@ -55,8 +55,9 @@ def _build_context(config: Config) -> CurationContext:
 
 def source_of(ctx: CurationContext, source_id: str) -> Source:
     """The item's source; one removed from the config since is still a (non-member) source by its id."""
-    return ctx.sources.get(source_id) or Source(id=source_id, name=source_id, kind="feed",
-                                                url="https://invalid.invalid/")
+    return ctx.sources.get(source_id) or Source(
+        id=source_id, name=source_id, kind="feed", url="https://invalid.invalid/"
+    )
 
 
 @dataclass
@@ -71,8 +72,9 @@ class CurateReport:
         return dict(self.__dict__)
 
 
-def curate_new(svc: Services, *, everything: bool = False,
-               on_progress: Callable[[int, int], None] | None = None) -> CurateReport:
+def curate_new(
+    svc: Services, *, everything: bool = False, on_progress: Callable[[int, int], None] | None = None
+) -> CurateReport:
     """Curate items not curated yet (or changed since); `everything` re-curates all. Editors' decisions are
     applied on top every time, so re-curation never undoes them. Then regroup the recent window."""
     now = svc.clock()
@@ -94,15 +96,24 @@ def curate_new(svc: Services, *, everything: bool = False,
         newest = max(i.published for i in pending)
         oldest = min(i.published for i in pending)
         report.groups_changed, report.stories_told_by_several = regroup(
-            svc, since=oldest - GROUP_WINDOW, until=newest + GROUP_WINDOW)
+            svc, since=oldest - GROUP_WINDOW, until=newest + GROUP_WINDOW
+        )
     return report
 
 
-def curate_one(ctx: CurationContext, item: StoredItem, decisions: list[EditorDecision], config: Config,
-               now: datetime) -> Curation:
-    automatic = curate_item(item, matcher=ctx.themes, noise_rules=ctx.noise, members=ctx.members,
-                            source=source_of(ctx, item.source_id), detect_language=detect_language,
-                            settings=config.settings.digest, now=now)
+def curate_one(
+    ctx: CurationContext, item: StoredItem, decisions: list[EditorDecision], config: Config, now: datetime
+) -> Curation:
+    automatic = curate_item(
+        item,
+        matcher=ctx.themes,
+        noise_rules=ctx.noise,
+        members=ctx.members,
+        source=source_of(ctx, item.source_id),
+        detect_language=detect_language,
+        settings=config.settings.digest,
+        now=now,
+    )
     return apply_editor_decisions(automatic, decisions)
 
 
@@ -113,15 +124,23 @@ def regroup(svc: Services, *, since: datetime, until: datetime) -> tuple[int, in
     curations = svc.store.curations.get_many(i.id for i in window)
     window = [i for i in window if i.id in curations]
     inputs = [
-        GroupInput(item_id=i.id, title=i.title, summary=i.summary_text, published=i.published,
-                   language=curations[i.id].language, source_id=i.source_id,
-                   source_member_id=_member_id(source_of(ctx, i.source_id)), members=curations[i.id].members)
+        GroupInput(
+            item_id=i.id,
+            title=i.title,
+            summary=i.summary_text,
+            published=i.published,
+            language=curations[i.id].language,
+            source_id=i.source_id,
+            source_member_id=_member_id(source_of(ctx, i.source_id)),
+            members=curations[i.id].members,
+        )
         for i in window
     ]
     decisions = svc.store.curations.decisions(i.id for i in window)
     overrides = group_overrides([d for ds in decisions.values() for d in ds])
-    groups = group_items(inputs, previous={i: c.group_key for i, c in curations.items() if c.group_key},
-                         overrides=overrides)
+    groups = group_items(
+        inputs, previous={i: c.group_key for i, c in curations.items() if c.group_key}, overrides=overrides
+    )
     changed = svc.store.curations.set_groups(groups)
     sizes: dict[str, int] = {}
     for key in groups.values():
@@ -143,7 +162,9 @@ def decide(svc: Services, decision: EditorDecision) -> Curation:
 
         raise NotFound(f"no item with id {decision.item_id}")
     ctx = curation_context(svc.config)
-    curation = curate_one(ctx, item, svc.store.curations.decisions([item.id]).get(item.id, []), svc.config, now)
+    curation = curate_one(
+        ctx, item, svc.store.curations.decisions([item.id]).get(item.id, []), svc.config, now
+    )
     previous = svc.store.curations.groups([item.id]).get(item.id)
     curation = replace(curation, group_key=curation.group_key or previous)
     svc.store.curations.save([(curation, item.content_hash)], now)
@@ -155,8 +176,13 @@ def decide(svc: Services, decision: EditorDecision) -> Curation:
 # --- listing ----------------------------------------------------------------------------------------
 
 
-def list_items(svc: Services, *, since: datetime | None = None, theme: str | None = None,
-               source_ids: tuple[str, ...] = ()) -> list[dict[str, object]]:
+def list_items(
+    svc: Services,
+    *,
+    since: datetime | None = None,
+    theme: str | None = None,
+    source_ids: tuple[str, ...] = (),
+) -> list[dict[str, object]]:
     """Items with their themes and evidence, language, noise, group and score (newest first)."""
     found = svc.store.items.list(since=since, source_ids=source_ids)
     if theme is not None:
@@ -167,25 +193,33 @@ def list_items(svc: Services, *, since: datetime | None = None, theme: str | Non
     out: list[dict[str, object]] = []
     for item in found:
         c = curations.get(item.id)
-        out.append({
-            "id": item.id,
-            "source": item.source_id,
-            "source_name": source_of(ctx, item.source_id).name,
-            "url": item.url,
-            "title": item.title,
-            "published": item.published.isoformat(),
-            "date_missing": item.date_missing,
-            "language": (c.language if c else None) or item.language,
-            "themes": [t.theme for t in c.tags] if c else [],
-            "evidence": {t.theme: {"score": round(t.score, 3),
-                                   "matched": [{"term": e.term, "where": e.where} for e in t.evidence]}
-                         for t in c.tags} if c else {},
-            "noise": c.noise if c else None,
-            "members": list(c.members) if c else [],
-            "trials": [{"id": t[0], "url": t[1]} for t in c.trials] if c else [],
-            "group": c.group_key if c else None,
-            "score": round(c.score, 4) if c else None,
-            "pinned": c.pinned if c else False,
-            "curated": c is not None,
-        })
+        out.append(
+            {
+                "id": item.id,
+                "source": item.source_id,
+                "source_name": source_of(ctx, item.source_id).name,
+                "url": item.url,
+                "title": item.title,
+                "published": item.published.isoformat(),
+                "date_missing": item.date_missing,
+                "language": (c.language if c else None) or item.language,
+                "themes": [t.theme for t in c.tags] if c else [],
+                "evidence": {
+                    t.theme: {
+                        "score": round(t.score, 3),
+                        "matched": [{"term": e.term, "where": e.where} for e in t.evidence],
+                    }
+                    for t in c.tags
+                }
+                if c
+                else {},
+                "noise": c.noise if c else None,
+                "members": list(c.members) if c else [],
+                "trials": [{"id": t[0], "url": t[1]} for t in c.trials] if c else [],
+                "group": c.group_key if c else None,
+                "score": round(c.score, 4) if c else None,
+                "pinned": c.pinned if c else False,
+                "curated": c is not None,
+            }
+        )
     return out

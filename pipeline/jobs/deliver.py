@@ -15,7 +15,7 @@ from pipeline.errors import ConfigError, DigestError, LintFailed
 from pipeline.jobs.digest import errors_of, in_language, lint, load_digest
 from pipeline.jobs.services import Services
 from pipeline.render import archive_url, render_digest
-from pipeline.types import Digest, DeliveryEvent
+from pipeline.types import DeliveryEvent, Digest
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,14 @@ class DemoResult:
     files: list[Path]
 
 
-def run_demo(out: Path, *, base_config_text: str, env: dict[str, str], clock: Clock = utc_now,
-             say: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    out: Path,
+    *,
+    base_config_text: str,
+    env: dict[str, str],
+    clock: Clock = utc_now,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
     """Run the pipeline end to end against the bundled samples on a loopback server; write to `out`."""
     now = clock()
     if out.exists():
@@ -52,14 +58,19 @@ def run_demo(out: Path, *, base_config_text: str, env: dict[str, str], clock: Cl
         env = {**env, "PIPELINE_SECRET_KEY": secrets.token_urlsafe(32)}
         say("PIPELINE_SECRET_KEY is not set: the demo signs its links with a throwaway key")
     with DemoServer(now) as server:
-        config_text = demo_sources_yaml(server.base_url, server.host_port,
-                                        base_config=read_base_config(base_config_text),
-                                        outbox_dir=str(out / "outbox"))
+        config_text = demo_sources_yaml(
+            server.base_url,
+            server.host_port,
+            base_config=read_base_config(base_config_text),
+            outbox_dir=str(out / "outbox"),
+        )
         (out / "sources.yaml").write_text(config_text, encoding="utf-8")
         config = parse_config(config_text, file=str(out / "sources.yaml"))
         store = Store.open(f"sqlite:///{out / 'demo.db'}", require_schema=False)
         store.upgrade()
-        svc = Services(config=config, store=store, db_url=f"sqlite:///{out / 'demo.db'}", clock=clock, env=env)
+        svc = Services(
+            config=config, store=store, db_url=f"sqlite:///{out / 'demo.db'}", clock=clock, env=env
+        )
         try:
             return _steps(svc, out, say)
         finally:
@@ -68,24 +79,45 @@ def run_demo(out: Path, *, base_config_text: str, env: dict[str, str], clock: Cl
 
 def _steps(svc: Services, out: Path, say: Callable[[str], None]) -> DemoResult:
     collected = collect_all(svc, force=True)
-    say(f"collect: {collected.sources} sources, {collected.new_items} items"
-        + (f", {len(collected.failed)} failed: " + ", ".join(f["id"] for f in collected.failed)
-           if collected.failed else ""))
+    say(
+        f"collect: {collected.sources} sources, {collected.new_items} items"
+        + (
+            f", {len(collected.failed)} failed: " + ", ".join(f["id"] for f in collected.failed)
+            if collected.failed
+            else ""
+        )
+    )
     curated = curate_new(svc)
-    say(f"curate:  {curated.curated} items, {curated.tagged} tagged, {curated.noise} noise, "
-        f"{curated.stories_told_by_several} stories told by several sources")
+    say(
+        f"curate:  {curated.curated} items, {curated.tagged} tagged, {curated.noise} noise, "
+        f"{curated.stories_told_by_several} stories told by several sources"
+    )
     draft = build_draft(svc)
     say(f"draft:   digest {draft.id} with {draft.entries} items in {len(draft.sections)} sections")
     approve(svc, draft.id, by="demo")
     say(f"approve: digest {draft.id} (the demo approves it itself; the team does this in the web UI)")
     files = render_to(svc, draft.id, out)
     for email, name, language, themes in DEMO_SUBSCRIBERS:
-        svc.store.subscribers.add(email, name=name, language=language, themes=themes, status="active",
-                                  source="demo", now=svc.clock())
+        svc.store.subscribers.add(
+            email,
+            name=name,
+            language=language,
+            themes=themes,
+            status="active",
+            source="demo",
+            now=svc.clock(),
+        )
     report = send(svc, draft.id)
     say(f"send:    {report['sent']} messages to the outbox, {report['failed']} failed")
     say("")
     say(f"open {out / 'digest.html'} (the digest), {out / 'digest.txt'} (its text part),")
     say(f"     {out / 'archive' / 'index.html'} (the web archive) and the .eml files in {out / 'outbox'}")
-    return DemoResult(out=out, collected=collected.new_items, curated=curated.curated, digest_id=draft.id,
-                      entries=draft.entries, sent=int(report["sent"]), files=files)  # type: ignore[call-overload]
+    return DemoResult(
+        out=out,
+        collected=collected.new_items,
+        curated=curated.curated,
+        digest_id=draft.id,
+        entries=draft.entries,
+        sent=int(report["sent"]),
+        files=files,
+    )  # type: ignore[call-overload]

@@ -128,9 +128,7 @@ def request_subscription(
     `themes` None means every theme. Raises SubscriberError when the form values are not valid.
     """
     theme_ids = [t.id for t in svc.config.themes]
-    form, errors = check_request(
-        email, name, language, theme_ids if themes is None else themes, theme_ids
-    )
+    form, errors = check_request(email, name, language, theme_ids if themes is None else themes, theme_ids)
     if form is None:
         raise SubscriberError("; ".join(f"{k}: {v}" for k, v in errors.items()))
     now = svc.clock()
@@ -140,8 +138,13 @@ def request_subscription(
     record = subs.record(form.email)
     if record is None:
         outcome = subs.add(
-            form.email, name=form.name, language=form.language, themes=form.themes,
-            status="pending", source="web", now=now,
+            form.email,
+            name=form.name,
+            language=form.language,
+            themes=form.themes,
+            status="pending",
+            source="web",
+            now=now,
         )
         if outcome.subscriber is None:  # erased meanwhile
             return RequestOutcome("refused")
@@ -155,8 +158,14 @@ def request_subscription(
         return RequestOutcome("throttled", current)
     if current.status == "pending":
         subs.add(
-            form.email, name=form.name, language=form.language, themes=form.themes,
-            status="pending", source="web", now=now, update_existing=True,
+            form.email,
+            name=form.name,
+            language=form.language,
+            themes=form.themes,
+            status="pending",
+            source="web",
+            now=now,
+            update_existing=True,
         )
     else:  # unsubscribed: keep the wish for when they confirm (this also marks the time of this request)
         subs.update_preferences(current.id, language=form.language, themes=form.themes, now=now)
@@ -258,7 +267,9 @@ def confirm_subscription(svc: Services, token: str) -> ConfirmOutcome:
         # Only a link asked for after the unsubscription (request_subscription marks the time).
         if record is None or data.issued_at < record.updated_at.replace(microsecond=0):
             return ConfirmOutcome("stale", sub)
-    subs.set_status(sub.id, "active", svc.clock(), only_from=("pending", "unsubscribed"))
+    subs.set_status(
+        sub.id, "active", svc.clock(), only_from=("pending", "unsubscribed"), consent_source="web"
+    )
     return ConfirmOutcome("activated", subs.get(sub.id))
 
 
@@ -271,9 +282,7 @@ def preferences(svc: Services, token: str) -> Subscriber:
     return _subscriber_of(svc, data.subscriber_id, data.email, "preferences")
 
 
-def save_preferences(
-    svc: Services, token: str, *, language: str, themes: Iterable[str] | None
-) -> Subscriber:
+def save_preferences(svc: Services, token: str, *, language: str, themes: Iterable[str] | None) -> Subscriber:
     """Save themes (None: all) and language through a preferences link; returns the subscriber as saved.
 
     Raises TokenError for a bad link and SubscriberError for values that are not valid.
@@ -328,8 +337,6 @@ def _subscriber_of(svc: Services, subscriber_id: int, email: str, purpose: str) 
     if sub is None or sub.email != email.strip().lower():
         raise TokenError(f"the {purpose} link is no longer valid")
     return sub
-
-
 
 
 def unsubscribe_token(svc: Services, sub: Subscriber) -> str:

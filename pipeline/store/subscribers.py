@@ -148,30 +148,45 @@ class Subscribers:
                 for row in conn.execute(select(subscribers).where(subscribers.c.email.in_(chunk))).mappings():
                     existing[row["email"]] = _to_subscriber(row)
                 hashes = [email_hash(e) for e in chunk]
-                suppressed.update(r[0] for r in conn.execute(
-                    select(suppressions.c.email_hash).where(suppressions.c.email_hash.in_(hashes))))
+                suppressed.update(
+                    r[0]
+                    for r in conn.execute(
+                        select(suppressions.c.email_hash).where(suppressions.c.email_hash.in_(hashes))
+                    )
+                )
             inserts: list[dict[str, Any]] = []
             positions: dict[str, int] = {}
             for n, r in enumerate(wanted):
                 email = r["email"]
                 current = existing.get(email)
-                if email_hash(email) in suppressed or (current is not None and current.status in FINAL_STATES):
+                if email_hash(email) in suppressed or (
+                    current is not None and current.status in FINAL_STATES
+                ):
                     outcomes[n] = AddOutcome(current, "refused")
                 elif current is not None or email in positions:
                     outcomes[n] = AddOutcome(current, "unchanged")
                 else:
                     themes = r.get("themes")
                     positions[email] = n
-                    inserts.append({
-                        "email": email, "name": r.get("name", ""), "language": r.get("language", "en"),
-                        "themes": json.dumps(sorted(themes)) if themes else None, "status": status,
-                        "consent_at": now if status == "active" else None, "consent_source": source,
-                        "created_at": now, "updated_at": now,
-                    })
+                    inserts.append(
+                        {
+                            "email": email,
+                            "name": r.get("name", ""),
+                            "language": r.get("language", "en"),
+                            "themes": json.dumps(sorted(themes)) if themes else None,
+                            "status": status,
+                            "consent_at": now if status == "active" else None,
+                            "consent_source": source,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
             if inserts:
                 conn.execute(insert(subscribers), inserts)
                 for chunk in _chunks([r["email"] for r in inserts]):
-                    for row in conn.execute(select(subscribers).where(subscribers.c.email.in_(chunk))).mappings():
+                    for row in conn.execute(
+                        select(subscribers).where(subscribers.c.email.in_(chunk))
+                    ).mappings():
                         outcomes[positions[row["email"]]] = AddOutcome(_to_subscriber(row), "added")
         return [o if o is not None else AddOutcome(None, "unchanged") for o in outcomes]
 
@@ -227,15 +242,24 @@ class Subscribers:
         )
 
     def set_status(
-        self, subscriber_id: int, status: str, now: datetime, *, only_from: Iterable[str] | None = None
+        self,
+        subscriber_id: int,
+        status: str,
+        now: datetime,
+        *,
+        only_from: Iterable[str] | None = None,
+        consent_source: str | None = None,
     ) -> bool:
-        """Move a subscriber to `status`; returns whether anything changed (so callers stay idempotent)."""
+        """Move a subscriber to `status`; returns whether anything changed (so callers stay idempotent).
+        Becoming active records the consent time, and where it was given when `consent_source` says."""
         q = update(subscribers).where(subscribers.c.id == subscriber_id).where(subscribers.c.status != status)
         if only_from is not None:
             q = q.where(subscribers.c.status.in_(list(only_from)))
         values: dict[str, Any] = {"status": status, "updated_at": now}
         if status == "active":
             values["consent_at"] = now
+            if consent_source:
+                values["consent_source"] = consent_source
         with self._engine.begin() as conn:
             return conn.execute(q.values(**values)).rowcount > 0
 

@@ -18,11 +18,15 @@ class WebhookEvents:
         """Remember (provider, id); True only the first time it is seen."""
         try:
             with self._engine.begin() as conn:
-                if conn.execute(select(webhook_events.c.event_id).where(
-                        webhook_events.c.provider == provider, webhook_events.c.event_id == event_id)).first():
+                if conn.execute(
+                    select(webhook_events.c.event_id).where(
+                        webhook_events.c.provider == provider, webhook_events.c.event_id == event_id
+                    )
+                ).first():
                     return False
-                conn.execute(insert(webhook_events).values(provider=provider, event_id=event_id[:200],
-                                                           received_at=now))
+                conn.execute(
+                    insert(webhook_events).values(provider=provider, event_id=event_id[:200], received_at=now)
+                )
         except IntegrityError:
             return False
         return True

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from pipeline.config import read_yaml
 from pipeline.curate.noise import NoiseMatcher
 from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping, themes_from_mapping
 from pipeline.types import Theme
@@ -16,13 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def taxonomy_document() -> dict[str, Any]:
-    """themes.yaml while it exists; sources.yaml once its blocks are merged there."""
-    path = ROOT / "themes.yaml"
-    if not path.exists():
-        path = ROOT / "sources.yaml"
-    with path.open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
-    return data
+    """The shipped sources.yaml (its themes: and noise: blocks), read as the pipeline reads it."""
+    return read_yaml((ROOT / "sources.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

@@ -161,3 +161,48 @@ def test_candidates_come_from_buckets_not_all_pairs() -> None:
 def test_empty_items_stay_alone() -> None:
     blank = [GroupInput(item_id=i, title="", summary="") for i in range(3)]
     assert group_items(blank) == {0: "g0", 1: "g1", 2: "g2"}
+
+
+def test_a_product_code_alone_does_not_join_two_languages() -> None:
+    # Every Lytix story names LTX-315: an English trial result and a Norwegian story about a new trial
+    # share the company and the code, but no figure or other name from the release itself.
+    english = GroupInput(
+        item_id=20,
+        language="en",
+        published=T0,
+        source_id="lytix",
+        title="Lytix Biopharma reports positive data from phase II ATLAS-IT-05 study of LTX-315",
+        summary="In patients with advanced melanoma who had progressed on anti-PD-1 therapy, intratumoral "
+        "LTX-315 in combination with pembrolizumab gave durable responses.",
+    )
+    norwegian = GroupInput(
+        item_id=21,
+        language="no",
+        published=T0,
+        source_id="dagens-medisin",
+        title="Lytix starter ny studie med LTX-315 sammen med immunterapi",
+        summary="Den første pasienten er behandlet i en fase 2-studie der LTX-315 kombineres med en "
+        "sjekkpunkthemmer hos pasienter med føflekkreft.",
+    )
+    result = group_items([english, norwegian])
+    assert result[20] != result[21]
+
+
+def test_norwegian_acronym_twins_count_as_the_same_entity() -> None:
+    english = GroupInput(
+        item_id=30,
+        language="en",
+        published=T0,
+        source_id="forskningsradet",
+        title="Research Council of Norway grants NOK 50 million to AI projects in health",
+        summary="Seven projects will use machine learning to improve cancer diagnostics.",
+    )
+    norwegian = GroupInput(
+        item_id=31,
+        language="no",
+        published=T0,
+        source_id="forskningsradet",
+        title="Forskningsrådet gir 50 millioner kroner til KI-prosjekter i helse",
+        summary="Sju prosjekter skal bruke maskinlæring til å forbedre kreftdiagnostikk.",
+    )
+    assert group_items([english, norwegian]) == {30: "g30", 31: "g30"}
