@@ -137,3 +137,25 @@ def test_backup_is_a_readable_copy(cli, project) -> None:
     with sqlite3.connect(target) as conn:
         assert conn.execute("select email from subscribers").fetchall() == [("ada@example.org",)]
     assert cli("backup", str(target)).code == 1  # never overwrites
+
+
+def test_a_pending_import_mails_each_new_subscriber_a_confirmation_link(cli, project) -> None:
+    import email
+    import email.policy
+
+    cli("init")
+    csv_path = project.root / "subs.csv"
+    csv_path.write_text("email,name,language\nada@example.org,Ada,en\nkari@example.org,Kari,no\n")
+    report = cli("subscribers", "import", str(csv_path), "--pending", "--json").json()
+    assert report["added"] == 2 and report["confirmations_sent"] == 2
+    store = Store.open(project.db)
+    assert store.subscribers.find("ada@example.org").status == "pending"
+    mails = {
+        m["To"]: m
+        for m in (
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in (project.root / "outbox").rglob("*.eml")
+        )
+    }
+    body = mails["kari@example.org"].get_body(("plain",)).get_content()
+    assert "https://news.example.org/confirm/" in body

@@ -84,7 +84,11 @@ def _import(svc: jobs.Services, args: argparse.Namespace) -> int:
             f"{report.added} added, {report.unchanged} already there, {len(report.refused)} refused, "
             f"{len(report.problems)} bad rows"
         )
-        for line in [*report.problems, *report.refused]:
+        if args.pending:
+            print(
+                f"{report.confirmations_sent} confirmation mails sent; they become active when they confirm"
+            )
+        for line in [*report.problems, *report.refused, *report.confirmation_errors]:
             print(f"  {line}", file=sys.stderr)
     return 1 if report.problems else 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.jobs.services import Services
+from pipeline.types import Subscriber
 
 # --- subscribers ----------------------------------------------------------------------------------
 
@@ -15,6 +16,8 @@ class ImportReport:
     unchanged: int = 0
     refused: list[str] = field(default_factory=list)  # unsubscribed, bounced, complained or erased
     problems: list[str] = field(default_factory=list)  # bad rows, with their line
+    confirmations_sent: int = 0  # --pending: double opt-in mails sent
+    confirmation_errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -22,6 +25,8 @@ class ImportReport:
             "unchanged": self.unchanged,
             "refused": self.refused,
             "problems": self.problems,
+            "confirmations_sent": self.confirmations_sent,
+            "confirmation_errors": self.confirmation_errors,
         }
 
 
@@ -40,6 +45,8 @@ def import_subscribers(svc: Services, text: str, *, pending: bool = False) -> Im
     for row, outcome in zip(rows, outcomes, strict=True):
         if outcome.action == "added":
             report.added += 1
+            if pending and outcome.subscriber is not None:
+                _confirm(svc, outcome.subscriber, report)
         elif outcome.action == "refused":
             report.refused.append(f"line {row.line}: {row.email} unsubscribed, bounced or asked to be erased")
         else:
@@ -67,3 +74,14 @@ def export_subscriber_data(svc: Services, email: str) -> dict[str, object]:
         "updated_at": record.updated_at.isoformat(),
         "deliveries": svc.store.subscribers.delivery_history(s.id),
     }
+
+
+def _confirm(svc: Services, subscriber: Subscriber, report: ImportReport) -> None:
+    """Double opt-in: the confirmation mail; a failure is reported, the row stays pending."""
+    from pipeline.jobs.subscribe import send_confirmation
+
+    outcome = send_confirmation(svc, subscriber)
+    if outcome.mail_error:
+        report.confirmation_errors.append(f"{subscriber.email}: {outcome.mail_error}")
+    else:
+        report.confirmations_sent += 1
