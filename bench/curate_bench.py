@@ -9,8 +9,8 @@ another source (reworded title, same lede). They are spread over time at about 1
 members publishing a few items a week each, plus partners and media). Prints items per second per
 phase and overall, and how the time per item grows from the smallest to the largest size.
 
-Storing: `run(n, store=...)` takes a callable that receives the list of (StoredItem, Curation) pairs and
-writes them; the integrator wires it to the database. Its time is printed only when it is given.
+Storing: by default the curations are written to the real store on a SQLite file (tags with evidence,
+group keys), as `run.py curate` does; `--no-store` leaves that out.
 """
 
 from __future__ import annotations
@@ -293,9 +293,38 @@ def run(n: int, *, seed: int = 7, store: Store | None = None) -> dict[str, float
     out = {"tagging": t1 - t0, "grouping": t2 - t1, "groups": float(len(set(groups.values())))}
     if store is not None:
         pairs = [(it, replace(c, group_key=groups[it.id])) for it, c in zip(items, curations, strict=True)]
-        store(pairs)
-        out["storing"] = time.perf_counter() - t2
+        timed = store(pairs)
+        # a store that sets up untimed work first reports its own timed part
+        out["storing"] = float(timed) if isinstance(timed, float) else time.perf_counter() - t2
     return out
+
+
+def sql_store() -> Store:
+    """Storing into the real store on a SQLite file: the items are written first (not timed), then the
+    timed part writes the curations, their tags with evidence and the group keys, as `curate` does."""
+    import tempfile
+
+    from pipeline.store import Store as PipelineStore
+    from pipeline.types import ParsedItem
+
+    def write(pairs: Sequence[tuple[StoredItem, Curation]]) -> float:
+        folder = tempfile.mkdtemp(prefix="curate-bench-")
+        db = PipelineStore.open(f"sqlite:///{folder}/bench.db", require_schema=False)
+        db.upgrade()
+        now = datetime.now(UTC)
+        with db.transaction() as conn:
+            db.items.ingest(conn, "bench", [
+                ParsedItem(guid=str(it.id), url=f"https://example.org/i/{it.id}",
+                           canonical_url=f"https://example.org/i/{it.id}", title=it.title, summary_html="",
+                           summary_text=it.summary_text, published=it.published) for it, _ in pairs], now)
+        ids = {int(i.guid): (i.id, i.content_hash) for i in db.items.list()}
+        t0 = time.perf_counter()
+        db.curations.save([(replace(c, item_id=ids[it.id][0]), ids[it.id][1]) for it, c in pairs], now)
+        elapsed = time.perf_counter() - t0
+        db.close()
+        return elapsed
+
+    return write
 
 
 def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> int:
@@ -304,7 +333,10 @@ def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> in
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-store", action="store_true", help="leave out storing into SQLite")
     args = parser.parse_args(argv)
+    if store is None and not args.no_store:
+        store = sql_store()
     per_item: list[float] = []
     for n in args.sizes:
         r = run(n, seed=args.seed, store=store)
