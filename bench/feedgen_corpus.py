@@ -16,13 +16,22 @@ WORDS = (
 ).split()
 
 
+FUNCTION_WORDS = "the of and to in for with is was on at by from that this has will".split()
+
+
 def paragraph(rng: random.Random, words: int) -> str:
-    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    """News-like English: domain words joined by the function words real sentences are made of."""
+    parts = []
+    for n in range(words):
+        parts.append(rng.choice(WORDS))
+        if n % 3 == 2:
+            parts.append(rng.choice(FUNCTION_WORDS))
+    text = " ".join(parts)
     return text[0].upper() + text[1:] + "."
 
 
 def entry_html(rng: random.Random, feed: int, n: int) -> str:
-    parts = [f"<p>{paragraph(rng, rng.randint(30, 70))}</p>" for _ in range(rng.randint(2, 7))]
+    parts = [f"<p>{paragraph(rng, rng.randint(25, 60))}</p>" for _ in range(rng.randint(2, 7))]
     parts.insert(
         1,
         f'<p><img src="https://cdn{feed % 7}.example.org/img/{feed}-{n}.jpg" width="600" '
