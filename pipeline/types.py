@@ -259,6 +259,7 @@ class SourceResult:
     warnings: tuple[str, ...] = ()
     cache: CacheInfo = CacheInfo()
     feed_url: str | None = None
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503 Retry-After)
 
 
 @dataclass(frozen=True)

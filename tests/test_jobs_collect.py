@@ -241,3 +241,19 @@ def test_a_killed_collect_resumes_without_losing_or_duplicating(project, tmp_pat
             assert db.execute("select count(*) from source_state").fetchone()[0] == feeds
             stored = [r[0] for r in db.execute("select canonical_url from items")]
         assert len(stored) == len(set(stored)) and set(stored) == expected
+
+
+def test_a_server_asking_to_wait_is_left_alone_that_long(cli, project) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    with LoopbackServer() as server:
+        server.reply("/busy.xml", Reply(status=429, headers={"Retry-After": "7200"}))
+        project.write_config(f"  - {{id: busy, name: Busy, kind: feed, url: '{server.url('/busy.xml')}'}}",
+                             allow=server.authority)
+        cli("init")
+        report = cli("collect", "--json").json()
+        assert report["failed"][0]["kind"] == "http_status" and "429" in report["failed"][0]["reason"]
+        assert len(server.requests_for("/busy.xml")) == 1  # not retried against the server's word
+    status = cli("status", "--json").json()
+    next_due = datetime.fromisoformat(status["sources"][0]["next_due"])
+    assert next_due >= datetime.now(UTC) + timedelta(minutes=119)

@@ -26,13 +26,16 @@ def next_state(source: Source, state: SourceState, result: SourceResult, now: da
     """The source's health after `result`. A 304 counts as success; validators change only on a 200."""
     if not result.ok:
         failures = state.failures + 1
+        wait = backoff(source, failures)
+        if result.retry_after:  # the server said when to come back: never sooner, at most a day
+            wait = max(wait, min(timedelta(seconds=result.retry_after), MAX_BACKOFF))
         return replace(
             state,
             last_attempt=now,
             last_error_kind=result.error_kind,
             last_error=result.error,
             failures=failures,
-            next_due=now + backoff(source, failures),
+            next_due=now + wait,
         )
     return replace(
         state,

@@ -60,7 +60,13 @@ def collect_source(
             return run.home()
         return run.feed(state.feed_url or source.url, state.cache, feed_url=state.feed_url)
     except (FetchError, ParseError) as exc:
-        return SourceResult(source_id=source.id, ok=False, error_kind=exc.kind, error=str(exc))
+        return SourceResult(
+            source_id=source.id,
+            ok=False,
+            error_kind=exc.kind,
+            error=str(exc),
+            retry_after=getattr(exc, "retry_after", None),
+        )
     except PipelineError as exc:  # any other expected failure is still one source's problem
         return SourceResult(source_id=source.id, ok=False, error_kind=exc.kind, error=str(exc))
 

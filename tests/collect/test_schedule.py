@@ -40,3 +40,10 @@ def test_not_modified_keeps_the_stored_validators() -> None:
     state = SourceState(source_id="alpha", cache=CacheInfo(etag='"1"', last_modified="Mon"))
     after = next_state(SRC, state, SourceResult("alpha", ok=True, not_modified=True), NOW)
     assert after.cache == CacheInfo(etag='"1"', last_modified="Mon")
+
+
+def test_a_long_retry_after_postpones_the_source_as_the_server_asked() -> None:
+    told = SourceResult("alpha", ok=False, error_kind="http_status", error="HTTP 429", retry_after=6 * 3600)
+    assert next_state(SRC, SourceState(source_id="alpha"), told, NOW).next_due == NOW + timedelta(hours=6)
+    huge = SourceResult("alpha", ok=False, error_kind="http_status", error="HTTP 503", retry_after=10**7)
+    assert next_state(SRC, SourceState(source_id="alpha"), huge, NOW).next_due == NOW + timedelta(hours=24)
