@@ -127,10 +127,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     base = Path(args.config)
     quiet = args.json
-    result = run_demo(Path(args.out), base_config_text=base.read_text(encoding="utf-8"), env=dict(os.environ),
-                      say=(lambda _line: None) if quiet else print)
+    result = run_demo(
+        Path(args.out),
+        base_config_text=base.read_text(encoding="utf-8"),
+        env=dict(os.environ),
+        say=(lambda _line: None) if quiet else print,
+    )
     if args.json:
-        emit_json({"out": str(result.out), "items": result.collected, "curated": result.curated,
-                   "digest": result.digest_id, "entries": result.entries, "sent": result.sent,
-                   "files": [str(p) for p in result.files]})
+        emit_json(
+            {
+                "out": str(result.out),
+                "items": result.collected,
+                "curated": result.curated,
+                "digest": result.digest_id,
+                "entries": result.entries,
+                "sent": result.sent,
+                "files": [str(p) for p in result.files],
+            }
+        )
     return 0

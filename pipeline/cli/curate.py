@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline import jobs
@@ -75,10 +76,10 @@ def cmd_items(args: argparse.Namespace) -> int:
     for col in ("date", "source", "title", "themes (evidence)", "noise", "group", "score"):
         table.add_column(col)
     for it in found:
+        evidence_of: dict[str, Any] = it["evidence"]  # type: ignore[assignment]
         evidence = "; ".join(
-            f"{t}: " + ", ".join(m["term"] for m in e["matched"][:3])  # type: ignore[index]
-            for t, e in it["evidence"].items()
-        )  # type: ignore[attr-defined]
+            f"{t}: " + ", ".join(m["term"] for m in e["matched"][:3]) for t, e in evidence_of.items()
+        )
         table.add_row(
             str(it["published"])[:10],
             str(it["source"]),

@@ -118,6 +118,6 @@ def _steps(svc: Services, out: Path, say: Callable[[str], None]) -> DemoResult:
         curated=curated.curated,
         digest_id=draft.id,
         entries=draft.entries,
-        sent=int(report["sent"]),
+        sent=int(str(report["sent"])),
         files=files,
     )  # type: ignore[call-overload]

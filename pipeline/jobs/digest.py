@@ -128,10 +128,12 @@ def load_digest(svc: Services, digest_id: int) -> Digest:
             seen = {source.name}
             for other_id in siblings.get(curation.group_key, ()):
                 other = sibling_items.get(other_id)
-                other_name = source_of(ctx, other.source_id).name if other else None
-                if other and other.id != item.id and other_name not in seen:
+                if other is None or other.id == item.id:
+                    continue
+                other_name = source_of(ctx, other.source_id).name
+                if other_name not in seen:
                     seen.add(other_name)
-                    also.append(AlsoReported(name=other_name or "", url=other.url))
+                    also.append(AlsoReported(name=other_name, url=other.url))
         by_section.setdefault(row.section, []).append(
             DigestEntry(
                 item_id=item.id,
@@ -160,7 +162,7 @@ def load_digest(svc: Services, digest_id: int) -> Digest:
         status=record.status,
         period_start=record.period_start,
         period_end=record.period_end,
-        language=record.language,
+        language="no" if record.language == "no" else "en",
         subject=record.subject,
         intro=record.intro,
         sections=sections,
@@ -222,7 +224,7 @@ def render_to(svc: Services, digest_id: int, out: Path) -> list[Path]:
     (out / "digest.txt").write_text(text, encoding="utf-8")
     published = [
         (load_digest(svc, r.id), None)
-        for r in svc.store.digests.list(statuses=("sent",))
+        for r in svc.store.digests.recent(statuses=("sent",))
         if r.id != digest_id
     ]
     archived = [(digest, rendered)] + [

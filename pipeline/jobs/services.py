@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.collect.http import Fetcher
 from pipeline.config import load_config
@@ -30,7 +31,7 @@ class Services:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     fetcher_factory: Callable[[Config], Fetcher] | None = None
 
-    def make_fetcher(self, **overrides: object) -> Fetcher:
+    def make_fetcher(self, **overrides: Any) -> Fetcher:
         if self.fetcher_factory is not None:
             return self.fetcher_factory(self.config)
         http = replace(self.config.settings.http, **overrides) if overrides else self.config.settings.http

@@ -81,7 +81,7 @@ def last_digest(svc: Services) -> dict[str, object] | None:
 
 def members_not_featured(svc: Services, digests: int = COVERAGE_DIGESTS) -> list[str]:
     """Member organisations none of the last `digests` approved or sent digests featured."""
-    recent = svc.store.digests.list(statuses=("approved", "sending", "sent"), limit=digests)
+    recent = svc.store.digests.recent(statuses=("approved", "sending", "sent"), limit=digests)
     if not recent:
         return []
     item_ids = [e.item_id for d in recent for e in svc.store.digests.entries(d.id) if e.included]

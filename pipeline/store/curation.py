@@ -64,8 +64,11 @@ class Curations:
         out: dict[str, list[int]] = {}
         with self._engine.connect() as conn:
             for chunk in _chunks(list(keys)):
-                rows = conn.execute(select(curations.c.group_key, curations.c.item_id)
-                                    .where(curations.c.group_key.in_(chunk)).order_by(curations.c.item_id))
+                rows = conn.execute(
+                    select(curations.c.group_key, curations.c.item_id)
+                    .where(curations.c.group_key.in_(chunk))
+                    .order_by(curations.c.item_id)
+                )
                 for key, item_id in rows:
                     out.setdefault(key, []).append(item_id)
         return out
@@ -75,8 +78,15 @@ class Curations:
         out: dict[int, Curation] = {}
         with self._engine.connect() as conn:
             for chunk in _chunks(ids):
-                tag_rows = conn.execute(select(tags).where(tags.c.item_id.in_(chunk))
-                                        .order_by(tags.c.item_id, tags.c.score.desc())).mappings().all()
+                tag_rows = (
+                    conn.execute(
+                        select(tags)
+                        .where(tags.c.item_id.in_(chunk))
+                        .order_by(tags.c.item_id, tags.c.score.desc())
+                    )
+                    .mappings()
+                    .all()
+                )
                 by_item: dict[int, list[Tag]] = {}
                 for t in tag_rows:
                     by_item.setdefault(t["item_id"], []).append(_to_tag(t))
@@ -92,9 +102,15 @@ class Curations:
 
     def add_decision(self, decision: EditorDecision, now: datetime) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(editor_decisions).values(item_id=decision.item_id, action=decision.action,
-                                                         value=decision.value, editor=decision.editor,
-                                                         decided_at=decision.at or now))
+            conn.execute(
+                insert(editor_decisions).values(
+                    item_id=decision.item_id,
+                    action=decision.action,
+                    value=decision.value,
+                    editor=decision.editor,
+                    decided_at=decision.at or now,
+                )
+            )
 
     def decisions(self, item_ids: Iterable[int] | None = None) -> dict[int, list[EditorDecision]]:
         q = select(editor_decisions).order_by(editor_decisions.c.id)
@@ -104,9 +120,15 @@ class Curations:
             for chunk in chunks:
                 query = q if chunk is None else q.where(editor_decisions.c.item_id.in_(chunk))
                 for r in conn.execute(query).mappings():
-                    out.setdefault(r["item_id"], []).append(EditorDecision(
-                        item_id=r["item_id"], action=r["action"], value=r["value"], editor=r["editor"],
-                        at=r["decided_at"]))
+                    out.setdefault(r["item_id"], []).append(
+                        EditorDecision(
+                            item_id=r["item_id"],
+                            action=r["action"],
+                            value=r["value"],
+                            editor=r["editor"],
+                            at=r["decided_at"],
+                        )
+                    )
         return out
 
 

@@ -45,6 +45,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def new_id(result: Any) -> int:
+    """The primary key an INSERT created."""
+    key = result.inserted_primary_key
+    if not key:
+        raise StoreError("the database did not report the new row's id")
+    return int(key[0])
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from pipeline.errors import IllegalTransition, NotFound
+from pipeline.store.db import new_id
 from pipeline.store.schema import digest_entries, digests
 from pipeline.types import DigestStatus
 
@@ -88,7 +89,7 @@ class Digests:
             row = conn.execute(q).mappings().first()
         return DigestRecord(**dict(row)) if row else None
 
-    def list(self, *, statuses: Sequence[str] | None = None, limit: int = 50) -> list[DigestRecord]:
+    def recent(self, *, statuses: Sequence[str] | None = None, limit: int = 50) -> list[DigestRecord]:
         q = select(digests).order_by(digests.c.id.desc()).limit(limit)
         if statuses is not None:
             q = q.where(digests.c.status.in_(list(statuses)))
@@ -125,18 +126,20 @@ class Digests:
         existing = self.open_draft(period_start)
         with self._engine.begin() as conn:
             if existing is None:
-                digest_id = conn.execute(
-                    insert(digests).values(
-                        status="draft",
-                        period_start=period_start,
-                        period_end=period_end,
-                        language=language,
-                        subject=subject,
-                        intro="",
-                        created_at=now,
-                        updated_at=now,
+                digest_id = new_id(
+                    conn.execute(
+                        insert(digests).values(
+                            status="draft",
+                            period_start=period_start,
+                            period_end=period_end,
+                            language=language,
+                            subject=subject,
+                            intro="",
+                            created_at=now,
+                            updated_at=now,
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
                 created = True
                 kept: dict[int, Any] = {}
             else:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from pipeline.errors import NotFound
+from pipeline.store.db import new_id
 from pipeline.store.items import _chunks
 from pipeline.store.schema import deliveries, subscribers, suppressions
 from pipeline.types import Subscriber
@@ -221,19 +222,21 @@ class Subscribers:
                 .values(name=name or row["name"], language=language, themes=theme_json, updated_at=now)
             )
             return AddOutcome(self._get(conn, row["id"]), "updated")
-        sid = conn.execute(
-            insert(subscribers).values(
-                email=email,
-                name=name,
-                language=language,
-                themes=theme_json,
-                status=status,
-                consent_at=now if status == "active" else None,
-                consent_source=source,
-                created_at=now,
-                updated_at=now,
+        sid = new_id(
+            conn.execute(
+                insert(subscribers).values(
+                    email=email,
+                    name=name,
+                    language=language,
+                    themes=theme_json,
+                    status=status,
+                    consent_at=now if status == "active" else None,
+                    consent_source=source,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         return AddOutcome(self._get(conn, sid), "added")
 
     def _get(self, conn: Any, sid: int) -> Subscriber:

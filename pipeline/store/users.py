@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pipeline.errors import Conflict
+from pipeline.store.db import new_id
 from pipeline.store.schema import users
 
 ROLES = ("editor", "admin")
@@ -44,9 +45,7 @@ class Users:
                 uid = existing.id
             else:
                 try:
-                    uid = conn.execute(
-                        insert(users).values(email=email, created_at=now, **values)
-                    ).inserted_primary_key[0]
+                    uid = new_id(conn.execute(insert(users).values(email=email, created_at=now, **values)))
                 except IntegrityError as exc:
                     raise Conflict(f"user {email} exists already") from exc
         return User(id=uid, email=email, role=role)
