@@ -213,3 +213,19 @@ def test_status_names_members_the_recent_digests_left_out(svc) -> None:
     assert featured and not featured & left_out
     assert "bms-norge" in left_out  # a member with no news in the samples
     assert status["last_digest"]["id"] == digest.id and status["last_digest"]["status"] == "approved"
+
+
+def test_a_test_send_goes_to_the_given_addresses_only_and_is_kept_apart(svc, tmp_path: Path) -> None:
+    jobs.curate_new(svc)
+    digest = jobs.build_draft(svc)  # a draft may be tested before approval
+    svc.store.subscribers.add("reader@example.org", now=NOW)
+    report = jobs.send_test_copies(svc, digest.id, ["editor@example.org", "chief@example.org"])
+    assert report["sent"] == 2 and report["test"] is True
+    messages = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        for f in (tmp_path / "outbox").rglob("*.eml")
+    ]
+    assert sorted(m["To"] for m in messages) == ["chief@example.org", "editor@example.org"]
+    assert all(m["Subject"].startswith("[TEST] ") for m in messages)
+    assert svc.store.deliveries.count_states(digest.id) == {}  # real deliveries untouched
+    assert svc.store.digests.get(digest.id).status == "draft"
