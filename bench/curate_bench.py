@@ -29,12 +29,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.curate.curation import curate_item  # noqa: E402
-from pipeline.curate.groups import GroupInput, group_items  # noqa: E402
+from pipeline.curate.groups import GroupInput  # noqa: E402
 from pipeline.curate.members import MemberMatcher  # noqa: E402
 from pipeline.curate.noise import NoiseMatcher  # noqa: E402
 from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping, themes_from_mapping  # noqa: E402
-from pipeline.types import Curation, Source, StoredItem  # noqa: E402
+from pipeline.jobs.curate import CurationContext, curate_batch, gc_paused, group_window  # noqa: E402
+from pipeline.types import Curation, DigestSettings, Source, StoredItem  # noqa: E402
 
 Store = Callable[[Sequence[tuple[StoredItem, Curation]]], Any]
 
@@ -257,25 +257,26 @@ def _config() -> dict[str, Any]:
     return read_yaml((ROOT / "sources.yaml").read_text(encoding="utf-8"))
 
 
-def run(n: int, *, seed: int = 7, store: Store | None = None) -> dict[str, float]:
-    """Curate and group `n` generated items; returns seconds per phase (and for storing when given)."""
+def run(n: int, *, seed: int = 7, store: Store | None = None, workers: int | None = None) -> dict[str, float]:
+    """Curate and group `n` generated items as `run.py curate` does (a process pool for a large batch,
+    one per core unless `workers` says otherwise); returns seconds per phase (and for storing when given)."""
     config = _config()
-    matcher = ThemeMatcher(themes_from_mapping(config["themes"]))
-    noise = NoiseMatcher(noise_rules_from_mapping(config.get("noise") or {}))
-    members = MemberMatcher(MEMBERS)
-    sources = {
-        mid: Source(id=mid, name=names[0], kind="feed", url=f"https://example.org/{mid}", member=True)
-        for mid, names in MEMBERS
-    }
+    ctx = CurationContext(
+        themes=ThemeMatcher(themes_from_mapping(config["themes"])),
+        noise=NoiseMatcher(noise_rules_from_mapping(config.get("noise") or {})),
+        members=MemberMatcher(MEMBERS),
+        sources={
+            mid: Source(id=mid, name=names[0], kind="feed", url=f"https://example.org/{mid}", member=True)
+            for mid, names in MEMBERS
+        },
+    )
     items = generate_items(n, seed)
 
     t0 = time.perf_counter()
-    curations = [
-        curate_item(item, matcher=matcher, noise_rules=noise, members=members, source=sources[item.source_id])
-        for item in items
-    ]
+    # now=None: each item scored as of its own date (the bench measures work, not recency decay)
+    curations = curate_batch(ctx, items, {}, DigestSettings(), None, workers=workers)
     t1 = time.perf_counter()
-    groups = group_items(
+    groups = group_window(
         [
             GroupInput(
                 item_id=it.id,
@@ -284,6 +285,7 @@ def run(n: int, *, seed: int = 7, store: Store | None = None) -> dict[str, float
                 published=it.published,
                 language=c.language,
                 source_id=it.source_id,
+                source_member_id=it.source_id,
                 members=c.members,
             )
             for it, c in zip(items, curations, strict=True)
@@ -313,13 +315,27 @@ def sql_store() -> Store:
         db.upgrade()
         now = datetime.now(UTC)
         with db.transaction() as conn:
-            db.items.ingest(conn, "bench", [
-                ParsedItem(guid=str(it.id), url=f"https://example.org/i/{it.id}",
-                           canonical_url=f"https://example.org/i/{it.id}", title=it.title, summary_html="",
-                           summary_text=it.summary_text, published=it.published) for it, _ in pairs], now)
+            db.items.ingest(
+                conn,
+                "bench",
+                [
+                    ParsedItem(
+                        guid=str(it.id),
+                        url=f"https://example.org/i/{it.id}",
+                        canonical_url=f"https://example.org/i/{it.id}",
+                        title=it.title,
+                        summary_html="",
+                        summary_text=it.summary_text,
+                        published=it.published,
+                    )
+                    for it, _ in pairs
+                ],
+                now,
+            )
         ids = {int(i.guid): (i.id, i.content_hash) for i in db.items.list()}
         t0 = time.perf_counter()
-        db.curations.save([(replace(c, item_id=ids[it.id][0]), ids[it.id][1]) for it, c in pairs], now)
+        with gc_paused():  # as curate_new saves
+            db.curations.save([(replace(c, item_id=ids[it.id][0]), ids[it.id][1]) for it, c in pairs], now)
         elapsed = time.perf_counter() - t0
         db.close()
         return elapsed
@@ -334,12 +350,13 @@ def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> in
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-store", action="store_true", help="leave out storing into SQLite")
+    parser.add_argument("--workers", type=int, default=None, help="tagging processes (default: one per core)")
     args = parser.parse_args(argv)
     if store is None and not args.no_store:
         store = sql_store()
     per_item: list[float] = []
     for n in args.sizes:
-        r = run(n, seed=args.seed, store=store)
+        r = run(n, seed=args.seed, store=store, workers=args.workers)
         total = r["tagging"] + r["grouping"] + r.get("storing", 0.0)
         per_item.append(total / n)
         line = (

@@ -132,8 +132,11 @@ def _ordered(decisions: Sequence[EditorDecision]) -> list[EditorDecision]:
 
 def apply_editor_decisions(curation: Curation, decisions: Sequence[EditorDecision]) -> Curation:
     """The curation with this item's editor decisions applied in order (later ones win)."""
+    mine = [d for d in decisions if d.item_id == curation.item_id]
+    if not mine:
+        return curation  # the matcher's tags are already best first
     result = curation
-    for decision in _ordered([d for d in decisions if d.item_id == curation.item_id]):
+    for decision in _ordered(mine):
         action = decision.action
         if action == "add_theme":
             result = replace(result, tags=_add_theme(result.tags, decision))

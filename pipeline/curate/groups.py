@@ -4,16 +4,18 @@ Candidates come from locality-sensitive hashing, never from comparing all pairs:
 
 - *Same language*: the content words of the normalised title and lede are hashed once each; a MinHash
   signature is built with one-permutation hashing (one hash per word, the minimum per bin, empty bins
-  filled from their neighbour), cut into bands, and items sharing a band in the same time window become
-  candidates. A candidate pair is confirmed by the exact Jaccard similarity of the two word sets, unless
-  each title names a product or trial code the other item never mentions ("INITIUM" and "NIPU": two
-  trials of one company are two stories).
+  filled from their neighbour), cut into bands of bins far apart (neighbouring bins often hold one
+  word's value), and items sharing a band in the same time window become candidates. A candidate pair
+  is confirmed by the exact Jaccard similarity of the two word sets, unless each title names a product
+  or trial code the other item never mentions ("INITIUM" and "NIPU": two trials of one company are two
+  stories).
 - *English and Norwegian versions of one release*: their words differ, so they meet instead through pairs
   of the named entities of their titles (capitalised words, numbers, acronyms and codes). They are
   grouped when their titles share at least two entities, one of them a code (a trial or product name, a
   figure; not a year), and their titles and ledes share at least two anchors: codes, figures or long
   words that both languages write alike ("VB10.16", "37 000", "pembrolizumab"), organisation names
-  excepted, since those recur in all of an organisation's news.
+  excepted, since those recur in all of an organisation's news. Entity pairs are looked at only across
+  languages (or where a language is unknown): within one language the words decide.
 
 Confirmed pairs are joined with union-find. Group keys are stable: a group keeps the key one of its
 members had before (`previous`), and an editor's merge or split (`overrides`) always wins.
@@ -27,14 +29,18 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from itertools import combinations
 
 from pipeline.curate.themes import normalise
 
 # Exact word-set Jaccard at or above this confirms two items in one language as the same story.
 JACCARD_THRESHOLD = 0.4
-# Signature shape: BANDS bands of ROWS bins; P(candidate) = 1 - (1 - s^ROWS)^BANDS.
-# With 3 x 30: a pair at 0.5 becomes a candidate with p = 0.98, at 0.4 p = 0.86, at 0.1 p = 0.03.
+# Signature shape: BANDS bands of ROWS bins; P(candidate) = 1 - (1 - s^ROWS)^BANDS (BANDS even: half the
+# bands for each alignment of the time windows, see _lsh_candidates).
+# With 3 x 30: a pair at 0.5 becomes a candidate with p = 0.98, at 0.4 p = 0.86, at 0.1 p = 0.03 when
+# the two items share a window in both alignments; when they share one, half the bands count (0.87, 0.63,
+# 0.015). Bench duplicates (reworded titles) are found at 96 %.
 ROWS = 3
 BANDS = 30
 BINS = ROWS * BANDS
@@ -153,6 +159,38 @@ def _key(token: str) -> str:
     return ENTITY_SYNONYMS.get(key, key)
 
 
+# What a raw token of a title says, as (key, is an entity, is distinctive, is a code). Cached: titles are
+# made of a few thousand distinct tokens (names, codes, capitalised words) repeated across a batch.
+_TokenInfo = tuple[str, bool, bool, bool]
+_NOT_AN_ENTITY: _TokenInfo = ("", False, False, False)
+
+
+@lru_cache(maxsize=1 << 16)
+def _title_token(raw: str) -> _TokenInfo:
+    token = _entity_token(raw)
+    if len(token) < 2:
+        return _NOT_AN_ENTITY
+    code = _is_code(token)
+    if not code and not token[0].isupper():
+        return _NOT_AN_ENTITY
+    low = _key(token)
+    if low in STOPWORDS or low in _ROMAN:
+        return _NOT_AN_ENTITY
+    distinctive = low not in COMMON_ENTITIES and not _YEAR.fullmatch(low)
+    return low, True, distinctive, distinctive and code
+
+
+@lru_cache(maxsize=1 << 16)
+def _code_key(raw: str) -> str | None:
+    """The key of a token that is a code or figure (common entities excepted), else None. Cached."""
+    token = _entity_token(raw)
+    if len(token) > 1 and _is_code(token):
+        key = _key(token)
+        if key not in COMMON_ENTITIES:
+            return key
+    return None
+
+
 def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(entities, distinctive entities, codes) of a title, lowercased.
 
@@ -161,38 +199,19 @@ def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozense
     has ("Oslo", "Cancer", "EU"); codes are distinctive entities with a digit or in capitals ("UV1",
     "INITIUM", "37000", "LTX-315").
     """
-    entities: set[str] = set()
-    distinctive: set[str] = set()
-    codes: set[str] = set()
-    for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", title)):
-        token = _entity_token(raw)
-        if len(token) < 2:
-            continue
-        code = _is_code(token)
-        if not code and not token[0].isupper():
-            continue
-        low = _key(token)
-        if low in STOPWORDS or low in _ROMAN:
-            continue
-        entities.add(low)
-        if low in COMMON_ENTITIES or _YEAR.fullmatch(low):
-            continue
-        distinctive.add(low)
-        if code:
-            codes.add(low)
-    return frozenset(entities), frozenset(distinctive), frozenset(codes)
+    infos = [_title_token(raw) for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", title))]
+    return (
+        frozenset(low for low, entity, _d, _c in infos if entity),
+        frozenset(low for low, _e, distinctive, _c in infos if distinctive),
+        frozenset(low for low, _e, _d, code in infos if code),
+    )
 
 
 def text_codes(text: str) -> frozenset[str]:
     """Every code and figure in a text, years included (cross-language versions share their figures)."""
-    out: set[str] = set()
-    for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", text)):
-        token = _entity_token(raw)
-        if len(token) > 1 and _is_code(token):
-            key = _key(token)
-            if key not in COMMON_ENTITIES:
-                out.add(key)
-    return frozenset(out)
+    keys = {_code_key(raw) for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", text))}
+    keys.discard(None)
+    return frozenset(keys)  # type: ignore[arg-type]
 
 
 def _features(item: GroupInput) -> _Features:
@@ -224,18 +243,22 @@ def _signature(words: Iterable[str], cache: dict[str, tuple[int, int]]) -> list[
         return None
     # Sorted descending, the last value written for a bin is its minimum: dict() keeps the last one.
     mins = dict(sorted(pairs, reverse=True))
-    filled = sorted(mins)
     # Densify: an empty bin borrows the next filled bin's value (circularly), offset by the distance, so
-    # two items agree on it only as often as they agree on that bin (rotation densification).
-    out = [0] * BINS
+    # two items agree on it only as often as they agree on that bin (rotation densification). Built as
+    # one run of bins per filled bin, starting just after the last filled bin, then rotated into place.
+    filled = sorted(mins)
     previous = filled[-1] - BINS
+    run: list[int] = []
     for b in filled:
         value = mins[b]
-        out[b] = value
-        for d, empty in enumerate(range(b - 1, previous, -1), start=1):
-            out[empty] = value + (d << 32)
+        run.extend([value + offset for offset in _OFFSETS[b - previous - 1 :: -1]])
         previous = b
-    return out
+    turn = BINS - (filled[-1] + 1) % BINS
+    return run[turn:] + run[:turn]
+
+
+# Distance d to the filled bin, as the high bits of a borrowed value.
+_OFFSETS = [d << 32 for d in range(BINS)]
 
 
 def _common_words(features: Sequence[_Features]) -> frozenset[str]:
@@ -249,27 +272,41 @@ def _common_words(features: Sequence[_Features]) -> frozenset[str]:
 def _lsh_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
     cache: dict[str, tuple[int, int]] = {}
     common = _common_words(features)
-    buckets: dict[int, list[int]] = {}
+    # Most buckets hold one item: they stay an int in `first` (a list per bucket would be a million
+    # containers for the garbage collector to walk); a second item moves the bucket into `shared`.
+    first: dict[int, int] = {}
+    shared: dict[int, list[int]] = {}
     for idx, f in enumerate(features):
         sig = _signature((f.words - common) or f.words, cache)
         if sig is None:
             continue
         # Even bands cut time into windows at whole windows, odd bands half a window later: two items
         # less than half a window apart share a window in at least one of the alignments.
-        windows = (f.slot >> 1, (f.slot + 1) >> 1)
-        for band, rows in enumerate(zip(sig[0::ROWS], sig[1::ROWS], sig[2::ROWS], strict=True)):
-            # One int per bucket (a hash of the band's rows, the band and the window): an int key is
-            # cheaper than a tuple; a rare collision only adds a candidate that is then checked.
-            key = hash((rows, band, windows[band & 1]))
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = [idx]
-            else:
-                bucket.append(idx)
-    return _pairs(buckets.values())
+        windows = [f.slot >> 1, (f.slot + 1) >> 1] * (BANDS // 2)
+        # Band k takes bins k, k + BANDS, k + 2 * BANDS: bins far apart, since densified neighbours often
+        # hold one word's value and a band of neighbours would act as a single row. One int per bucket (a
+        # hash of the rows, the band and the window) is cheaper than a tuple key; a rare collision only
+        # adds a candidate that is then checked.
+        rows = [sig[r * BANDS : (r + 1) * BANDS] for r in range(ROWS)]
+        for key in map(hash, zip(*rows, _BAND_IDS, windows, strict=True)):
+            other = first.setdefault(key, idx)
+            if other != idx:
+                bucket = shared.get(key)
+                if bucket is None:
+                    shared[key] = [other, idx]
+                else:
+                    bucket.append(idx)
+    return _pairs(shared.values())
 
 
-def _entity_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
+_BAND_IDS = range(BANDS)
+
+
+def _entity_candidates(
+    features: Sequence[_Features], languages: Sequence[str | None]
+) -> set[tuple[int, int]]:
+    """Pairs of items in different languages (or of unknown language) whose titles share two entities,
+    one of them a code. Pairs in one language are LSH's: their words are compared, not their entities."""
     buckets: dict[tuple[int, int, str, str], list[int]] = {}
     for idx, f in enumerate(features):
         if len(f.entities) < 2 or not f.codes:
@@ -278,7 +315,9 @@ def _entity_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
             if a in f.codes or b in f.codes:
                 for alignment in (0, 1):
                     buckets.setdefault((alignment, (f.slot + alignment) >> 1, a, b), []).append(idx)
-    return _pairs(buckets.values())
+    return {
+        (i, j) for i, j in _pairs(buckets.values()) if languages[i] is None or languages[i] != languages[j]
+    }
 
 
 def _pairs(buckets: Iterable[list[int]]) -> set[tuple[int, int]]:
@@ -368,7 +407,8 @@ def group_items(
     features = [_features(item) for item in items]
     uf = _UnionFind(len(items))
     # The order pairs are confirmed in does not change the groups (connected components), nor the keys.
-    for i, j in _lsh_candidates(features) | _entity_candidates(features):
+    languages = [item.language for item in items]
+    for i, j in _lsh_candidates(features) | _entity_candidates(features, languages):
         if items[i].item_id in overrides or items[j].item_id in overrides:
             continue
         if uf.find(i) != uf.find(j) and _same_story(
@@ -389,6 +429,8 @@ def group_items(
 
 def _stable_key(ids: Sequence[int], previous: Mapping[int, str]) -> str:
     """The key most members had before (ties: the smallest), else one named after the oldest item."""
+    if len(ids) == 1:  # most stories are told once: no need to count
+        return previous.get(ids[0]) or f"g{ids[0]}"
     keys = Counter(previous[i] for i in ids if i in previous)
     if keys:
         return min(keys, key=lambda k: (-keys[k], k))

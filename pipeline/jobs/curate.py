@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from multiprocessing.context import BaseContext
+from typing import Any
 
 from pipeline.curate.curation import apply_editor_decisions, curate_item, group_overrides
 from pipeline.curate.groups import GroupInput, group_items
@@ -13,11 +21,26 @@ from pipeline.curate.noise import NoiseMatcher, noise_matcher
 from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping
 from pipeline.jobs.services import Services
 from pipeline.language import detect_language
-from pipeline.types import Config, Curation, EditorDecision, Source, StoredItem
+from pipeline.types import (
+    Config,
+    Curation,
+    DigestSettings,
+    EditorDecision,
+    Evidence,
+    Source,
+    StoredItem,
+    Tag,
+)
 
 #: Grouping compares an item with the items published this many days around it: a story is re-told
 #: within days, and a bounded window keeps grouping linear in the number of items.
 GROUP_WINDOW = timedelta(days=30)
+#: A batch at least this large is tagged by a pool of processes, one per core; below it the pool's
+#: start-up (a fork, or with threads around an import and the matchers' compilation) costs more than it saves.
+POOL_MIN_ITEMS = 5_000
+#: Items sent to a worker at once: enough to amortise the pickling of a task, few enough to share the
+#: work evenly and report progress.
+POOL_CHUNK = 1_000
 
 
 @dataclass(frozen=True)
@@ -82,15 +105,12 @@ def curate_new(
     pending = svc.store.curations.to_curate(everything=everything)
     decisions = svc.store.curations.decisions([i.id for i in pending])
     report = CurateReport()
-    results: list[tuple[Curation, str]] = []
-    for n, item in enumerate(pending, 1):
-        curation = curate_one(ctx, item, decisions.get(item.id, []), svc.config, now)
-        results.append((curation, item.content_hash))
-        report.tagged += bool(curation.tags)
-        report.noise += curation.noise is not None
-        if on_progress and n % 500 == 0:
-            on_progress(n, len(pending))
-    svc.store.curations.save(results, now)
+    curated = curate_batch(ctx, pending, decisions, svc.config.settings.digest, now, on_progress=on_progress)
+    results = [(c, item.content_hash) for c, item in zip(curated, pending, strict=True)]
+    report.tagged = sum(1 for c in curated if c.tags)
+    report.noise = sum(1 for c in curated if c.noise is not None)
+    with gc_paused():
+        svc.store.curations.save(results, now)
     report.curated = len(results)
     if pending:
         newest = max(i.published for i in pending)
@@ -104,6 +124,16 @@ def curate_new(
 def curate_one(
     ctx: CurationContext, item: StoredItem, decisions: list[EditorDecision], config: Config, now: datetime
 ) -> Curation:
+    return _curate(ctx, item, decisions, config.settings.digest, now)
+
+
+def _curate(
+    ctx: CurationContext,
+    item: StoredItem,
+    decisions: Sequence[EditorDecision],
+    settings: DigestSettings,
+    now: datetime | None,
+) -> Curation:
     automatic = curate_item(
         item,
         matcher=ctx.themes,
@@ -111,10 +141,155 @@ def curate_one(
         members=ctx.members,
         source=source_of(ctx, item.source_id),
         detect_language=detect_language,
-        settings=config.settings.digest,
+        settings=settings,
         now=now,
     )
     return apply_editor_decisions(automatic, decisions)
+
+
+# --- batches: a process pool for large ones ---------------------------------------------------------
+
+_Task = tuple[StoredItem, list[EditorDecision]]
+
+
+def curate_batch(
+    ctx: CurationContext,
+    items: Sequence[StoredItem],
+    decisions: Mapping[int, list[EditorDecision]],
+    settings: DigestSettings,
+    now: datetime | None,
+    *,
+    workers: int | None = None,
+    pool_min_items: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Curation]:
+    """The curations of `items`, in their order, with editors' decisions applied.
+
+    A batch of at least `pool_min_items` (default POOL_MIN_ITEMS) is shared among `workers` processes
+    (default: one per core); each builds its matchers once and curates chunks of POOL_CHUNK items.
+    Smaller batches stay in this process. `now` None scores every item as of its own date.
+    """
+    tasks = [(item, decisions.get(item.id, [])) for item in items]
+    chunks = [tasks[i : i + POOL_CHUNK] for i in range(0, len(tasks), POOL_CHUNK)]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    out: list[Curation] = []
+    with gc_paused():
+        if workers < 2 or len(tasks) < (POOL_MIN_ITEMS if pool_min_items is None else pool_min_items):
+            results: Iterator[list[Curation]] = (_curate_chunk_with(ctx, settings, now, c) for c in chunks)
+            out = _collect(results, len(tasks), on_progress)
+        else:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(chunks)),
+                mp_context=_pool_context(),
+                initializer=_init_worker,
+                initargs=(ctx, settings, now),
+            ) as pool:
+                evidence: dict[tuple[str, str], Evidence] = {}
+                decoded = (
+                    [_decode(row, evidence) for row in rows] for rows in pool.map(_curate_chunk, chunks)
+                )
+                out = _collect(decoded, len(tasks), on_progress)
+    return out
+
+
+def _collect(
+    results: Iterator[list[Curation]], total: int, on_progress: Callable[[int, int], None] | None
+) -> list[Curation]:
+    out: list[Curation] = []
+    for chunk in results:
+        out.extend(chunk)
+        if on_progress:
+            on_progress(len(out), total)
+    return out
+
+
+def _curate_chunk_with(
+    ctx: CurationContext, settings: DigestSettings, now: datetime | None, tasks: list[_Task]
+) -> list[Curation]:
+    return [_curate(ctx, item, decisions, settings, now) for item, decisions in tasks]
+
+
+def _pool_context() -> BaseContext:
+    # Forking starts a worker at once, with the matchers already compiled; but in a process with other
+    # threads (the web app, the scheduler) a lock one of them holds would stay held in the child forever,
+    # so there a worker is spawned and imports and compiles what it needs.
+    single = threading.active_count() == 1
+    fork = single and "fork" in multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if fork else "spawn")
+
+
+# What a pool worker curates with: set once per process by its initializer.
+_worker: tuple[CurationContext, DigestSettings, datetime | None] | None = None
+
+
+def _init_worker(ctx: CurationContext, settings: DigestSettings, now: datetime | None) -> None:
+    global _worker
+    _worker = (ctx, settings, now)
+
+
+def _curate_chunk(tasks: list[_Task]) -> list[_Wire]:
+    assert _worker is not None, "the pool's initializer sets the worker's matchers"
+    with gc_paused():
+        return [_encode(c) for c in _curate_chunk_with(*_worker, tasks)]
+
+
+# A curation as plain tuples on its way back from a worker: unpickling frozen dataclasses (ten objects an
+# item: its tags and their evidence) cost the main process more than building them anew, twice over.
+_Wire = tuple[Any, ...]
+
+
+def _encode(c: Curation) -> _Wire:
+    tags = tuple((t.theme, t.score, tuple((e.term, e.where) for e in t.evidence)) for t in c.tags)
+    return (
+        c.item_id,
+        c.language,
+        tags,
+        c.noise,
+        c.members,
+        c.group_key,
+        c.score,
+        c.pinned,
+        c.included,
+        c.trials,
+    )
+
+
+def _decode(row: _Wire, evidence: dict[tuple[str, str], Evidence]) -> Curation:
+    """The curation `_encode` sent; `evidence` shares one Evidence per (term, where) across the batch."""
+    item_id, language, tags, noise, members, group_key, score, pinned, included, trials = row
+    return Curation(
+        item_id=item_id,
+        language=language,
+        tags=tuple(Tag(theme, s, tuple(_evidence(e, evidence) for e in ev)) for theme, s, ev in tags),
+        noise=noise,
+        members=members,
+        group_key=group_key,
+        score=score,
+        pinned=pinned,
+        included=included,
+        trials=trials,
+    )
+
+
+def _evidence(pair: tuple[str, str], cache: dict[tuple[str, str], Evidence]) -> Evidence:
+    found = cache.get(pair)
+    if found is None:
+        found = cache[pair] = Evidence(term=pair[0], where=pair[1])  # type: ignore[arg-type]
+    return found
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a batch. Curation builds hundreds of thousands of small
+    objects without cycles (reference counting frees them), and the collections their allocation
+    triggers walk them over and over: a third of grouping's time at 50,000 items."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def regroup(svc: Services, *, since: datetime, until: datetime) -> tuple[int, int]:
@@ -138,7 +313,7 @@ def regroup(svc: Services, *, since: datetime, until: datetime) -> tuple[int, in
     ]
     decisions = svc.store.curations.decisions(i.id for i in window)
     overrides = group_overrides([d for ds in decisions.values() for d in ds])
-    groups = group_items(
+    groups = group_window(
         inputs, previous={i: c.group_key for i, c in curations.items() if c.group_key}, overrides=overrides
     )
     changed = svc.store.curations.set_groups(groups)
@@ -146,6 +321,17 @@ def regroup(svc: Services, *, since: datetime, until: datetime) -> tuple[int, in
     for key in groups.values():
         sizes[key] = sizes.get(key, 0) + 1
     return changed, sum(1 for n in sizes.values() if n > 1)
+
+
+def group_window(
+    inputs: Sequence[GroupInput],
+    *,
+    previous: Mapping[int, str] | None = None,
+    overrides: Mapping[int, str] | None = None,
+) -> dict[int, str]:
+    """`group_items` on a window's items, with the garbage collector paused (see gc_paused)."""
+    with gc_paused():
+        return group_items(inputs, previous=previous, overrides=overrides)
 
 
 def _member_id(source: Source) -> str | None:

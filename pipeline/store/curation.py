@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, or_, select, update
 
 from pipeline.store.items import _chunks, to_item
 from pipeline.store.schema import curations, editor_decisions, items, tags
@@ -30,15 +30,18 @@ class Curations:
         """Store (curation, content hash it was made from) pairs, replacing earlier results of those items."""
         if not results:
             return
+        ids = [c.item_id for c, _ in results]
+        curation_rows = [_curation_row(c, h, now) for c, h in results]
+        evidence_json: dict[tuple[str, str], str] = {}
+        tag_rows = [_tag_row(c.item_id, t, evidence_json) for c, _ in results for t in c.tags]
         with self._engine.begin() as conn:
-            for chunk in _chunks(list(results)):
-                ids = [c.item_id for c, _ in chunk]
-                conn.execute(delete(tags).where(tags.c.item_id.in_(ids)))
-                conn.execute(delete(curations).where(curations.c.item_id.in_(ids)))
-                conn.execute(insert(curations), [_curation_row(c, h, now) for c, h in chunk])
-                tag_rows = [_tag_row(c.item_id, t) for c, _ in chunk for t in c.tags]
-                if tag_rows:
-                    conn.execute(insert(tags), tag_rows)
+            # Deletes go in chunks (a statement takes a bounded number of ids); inserts are one
+            # executemany each, compiled once: per-chunk statements cost more than the rows themselves.
+            for chunk in _chunks(ids):
+                conn.execute(delete(tags).where(tags.c.item_id.in_(chunk)))
+                conn.execute(delete(curations).where(curations.c.item_id.in_(chunk)))
+            _insert_many(conn, curations, curation_rows)
+            _insert_many(conn, tags, tag_rows)
 
     def set_groups(self, groups: dict[int, str]) -> int:
         """Write group keys that changed; returns how many did."""
@@ -132,6 +135,31 @@ class Curations:
         return out
 
 
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) with one executemany on the driver's cursor.
+
+    SQLAlchemy's per-row parameter handling costs more than SQLite's insert itself; here the statement
+    is compiled once for the connection's dialect and each value passes through its column type's bind
+    processor, as SQLAlchemy would do. Column defaults are not applied: rows give every column.
+    """
+    if not rows:
+        return
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
+    # Column by column: one bind processor applied over a whole column, rows rebuilt by zip (in C).
+    columns: dict[str, list[Any]] = {}
+    for key in keys:
+        values = [row[key] for row in rows]
+        processor = table.c[key].type.bind_processor(conn.dialect)
+        columns[key] = list(map(processor, values)) if processor else values
+    if compiled.positional:
+        ordered = [columns[name] for name in compiled.positiontup or ()]
+        conn.exec_driver_sql(str(compiled), list(zip(*ordered, strict=True)))
+    else:
+        named = [dict(zip(keys, v, strict=True)) for v in zip(*columns.values(), strict=True)]
+        conn.exec_driver_sql(str(compiled), named)
+
+
 def _curation_row(c: Curation, content_hash: str, now: datetime) -> dict[str, Any]:
     return {
         "item_id": c.item_id,
@@ -149,13 +177,23 @@ def _curation_row(c: Curation, content_hash: str, now: datetime) -> dict[str, An
     }
 
 
-def _tag_row(item_id: int, t: Tag) -> dict[str, Any]:
+def _tag_row(item_id: int, t: Tag, evidence_json: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """`evidence_json` caches each (term, where) as JSON: a batch repeats a few hundred of them."""
+    parts: list[str] = []
+    by_editor = False
+    for e in t.evidence:
+        key = (e.term, e.where)
+        text = evidence_json.get(key)
+        if text is None:
+            text = evidence_json[key] = json.dumps({"term": e.term, "where": e.where}, ensure_ascii=False)
+        parts.append(text)
+        by_editor = by_editor or e.where == "editor"
     return {
         "item_id": item_id,
         "theme": t.theme,
         "score": t.score,
-        "evidence": json.dumps([{"term": e.term, "where": e.where} for e in t.evidence], ensure_ascii=False),
-        "by_editor": any(e.where == "editor" for e in t.evidence),
+        "evidence": "[" + ", ".join(parts) + "]",  # as json.dumps of the list writes it
+        "by_editor": by_editor,
     }
 
 

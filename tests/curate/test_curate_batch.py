@@ -1,0 +1,119 @@
+"""Curating a batch: a process pool for large batches gives exactly what one process gives."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.curate.members import MemberMatcher
+from pipeline.curate.noise import NoiseMatcher
+from pipeline.curate.themes import ThemeMatcher
+from pipeline.jobs.curate import CurationContext, curate_batch
+from pipeline.types import DigestSettings, EditorDecision, Source, StoredItem
+
+T0 = datetime(2024, 9, 2, 8, 0, tzinfo=UTC)
+NOW = T0 + timedelta(days=3)
+STORIES = [
+    (
+        "Nykode doses first patient in VB-C-04 trial",
+        "The phase 2 study (NCT05120345) at Oslo University Hospital tests VB10.16 with pembrolizumab.",
+        "en",
+    ),
+    (
+        "Ny kreftstrategi legges fram",
+        "Helse- og omsorgsministeren la i dag fram den nye kreftstrategien. Kreftimmunterapi får mer penger.",
+        "no",
+    ),
+    ("Vacancy: laboratory engineer", "We are hiring a laboratory engineer. Apply by 1 October.", "en"),
+    (
+        "AI tool finds lung cancer earlier",
+        "Researchers used deep learning on digitised pathology slides to predict recurrence in patients.",
+        None,  # no language from the feed: detected
+    ),
+]
+
+
+def stored(n: int) -> list[StoredItem]:
+    out = []
+    for i in range(1, n + 1):
+        title, summary, language = STORIES[(i - 1) % len(STORIES)]
+        out.append(
+            StoredItem(
+                id=i,
+                source_id="nykode" if i % 2 else "dagens-medisin",
+                guid=f"g{i}",
+                url=f"https://example.org/{i}",
+                canonical_url=f"https://example.org/{i}",
+                title=title,
+                summary_html="",
+                summary_text=summary,
+                published=T0 + timedelta(hours=i),
+                first_seen=T0,
+                language=language,  # type: ignore[arg-type]
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def ctx(matcher: ThemeMatcher, noise: NoiseMatcher) -> CurationContext:
+    return CurationContext(
+        themes=matcher,
+        noise=noise,
+        members=MemberMatcher([("nykode", ("Nykode Therapeutics", "Nykode")), ("ous", ("OUS",))]),
+        sources={
+            "nykode": Source(
+                id="nykode", name="Nykode", kind="feed", url="https://example.org/n", member=True
+            )
+        },
+    )
+
+
+def test_the_pool_curates_as_one_process_does(ctx: CurationContext) -> None:
+    items = stored(9)
+    decisions = {
+        2: [EditorDecision(item_id=2, action="remove_theme", value="policy", editor="kari")],
+        3: [EditorDecision(item_id=3, action="unmark_noise", editor="kari")],
+    }
+    alone = curate_batch(ctx, items, decisions, DigestSettings(), NOW, workers=1)
+    pooled = curate_batch(ctx, items, decisions, DigestSettings(), NOW, workers=2, pool_min_items=1)
+    assert pooled == alone
+    assert [c.item_id for c in pooled] == [i.id for i in items]
+    trial = pooled[0]
+    assert "clinical-trials" in {t.theme for t in trial.tags}
+    assert trial.trials[0][0] == "NCT05120345"
+    assert "policy" not in {t.theme for t in pooled[1].tags}  # the editor's removal holds
+    assert pooled[2].noise is None  # unmarked by the editor; item 7 is the same advert, still noise
+    assert pooled[6].noise is not None
+    assert pooled[3].language == "en"  # detected in the worker
+
+
+@pytest.fixture
+def other_thread() -> Iterator[None]:
+    """A thread running beside the pool, as in the web app: workers are then spawned, not forked."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    yield
+    stop.set()
+    thread.join()
+
+
+def test_spawned_workers_build_their_matchers(ctx: CurationContext, other_thread: None) -> None:
+    items = stored(4)
+    seen: list[tuple[int, int]] = []
+    pooled = curate_batch(
+        ctx,
+        items,
+        {},
+        DigestSettings(),
+        NOW,
+        workers=2,
+        pool_min_items=1,
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
+    assert pooled == curate_batch(ctx, items, {}, DigestSettings(), NOW, workers=1)
+    assert seen[-1] == (4, 4)
