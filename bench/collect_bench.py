@@ -20,6 +20,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +86,67 @@ def peak_rss_mb() -> float:
     return (own + children) / 1024
 
 
+class TreeMonitor:
+    """Samples this process's descendants (the parser pool's fork server and workers are not children
+    it waits for, so getrusage cannot see them): their CPU time, and the peak of the whole tree's memory
+    as the sum of every process's PSS (shared pages counted once, split between their sharers)."""
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self.cpu: dict[int, float] = {}  # descendant pid -> last CPU seconds seen
+        self.peak_pss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> TreeMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def descendants_cpu_s(self) -> float:
+        return sum(self.cpu.values())
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def _sample(self) -> None:
+        parents: dict[int, int] = {}
+        times: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parents[int(entry)] = int(fields[1])
+            times[int(entry)] = (int(fields[11]) + int(fields[12])) / self._tick
+        me = os.getpid()
+        tree = {me}
+        grew = True
+        while grew:
+            found = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+            tree |= found
+            grew = bool(found)
+        pss_kb = 0
+        for pid in tree:
+            if pid != me:
+                self.cpu[pid] = times.get(pid, self.cpu.get(pid, 0.0))
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            pss_kb += int(rollup.split("\nPss:", 1)[1].split()[0])
+        self.peak_pss_mb = max(self.peak_pss_mb, pss_kb / 1024)
+
+
 def run_pipeline(port: int, count: int, workers: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     from pipeline import jobs
     from pipeline.config import parse_config
@@ -106,16 +168,17 @@ def run_pipeline(port: int, count: int, workers: int, out: multiprocessing.Queue
         store = Store.open(f"sqlite:///{tmp}/bench.db", require_schema=False)
         store.upgrade()
         svc = jobs.Services(config=config, store=store)
-        t0 = time.perf_counter()
-        cpu0 = time.process_time()
-        cold = jobs.collect_all(svc, force=True)
-        cold_s = time.perf_counter() - t0
-        main_cpu = time.process_time() - cpu0
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        parse_cpu = children.ru_utime + children.ru_stime
-        t0 = time.perf_counter()
-        warm = jobs.collect_all(svc, force=True)
-        warm_s = time.perf_counter() - t0
+        with TreeMonitor() as monitor:
+            t0 = time.perf_counter()
+            cpu0 = time.process_time()
+            cold = jobs.collect_all(svc, force=True)
+            cold_s = time.perf_counter() - t0
+            main_cpu = time.process_time() - cpu0
+        parse_cpu = monitor.descendants_cpu_s()
+        with TreeMonitor() as warm_monitor:
+            t0 = time.perf_counter()
+            warm = jobs.collect_all(svc, force=True)
+            warm_s = time.perf_counter() - t0
         store.close()
     out.put(
         {
@@ -127,6 +190,7 @@ def run_pipeline(port: int, count: int, workers: int, out: multiprocessing.Queue
             "failed": len(cold.failed),
             "not_modified": warm.not_modified,
             "peak_mb": peak_rss_mb(),
+            "tree_peak_mb": max(monitor.peak_pss_mb, warm_monitor.peak_pss_mb),
             "first_failure": cold.failed[0] if cold.failed else None,
         }
     )
@@ -197,11 +261,15 @@ def main() -> int:
         print(
             f"pipeline  cold {ours['cold_s']:6.2f} s   warm {ours['warm_s']:5.2f} s   "
             f"{ours['new_items']} items ({ours['new_items'] / ours['cold_s']:,.0f} items/s)   "
-            f"failed {ours['failed']}   304s {ours['not_modified']}   peak {ours['peak_mb']:.0f} MB"
+            f"failed {ours['failed']}   304s {ours['not_modified']}   "
+            f"peak {ours['peak_mb']:.0f} MB (RSS, collector process)"
         )
         print(
             f"          cold CPU: {ours['main_cpu']:.1f} s in the collector process (fetching, storing), "
-            f"{ours['parse_cpu']:.1f} s in parser processes"
+            f"{ours['parse_cpu']:.1f} s in parser processes (sampled every 0.1 s)"
+        )
+        print(
+            f"          peak memory of all its processes (sum of PSS, sampled): {ours['tree_peak_mb']:.0f} MB"
         )
         if ours["first_failure"]:
             print(f"          first failure: {ours['first_failure']}")

@@ -33,7 +33,9 @@ CANDIDATES = ("en", "no", "nn", "da", "sv", "is", "de", "fr", "nl", "es", "it", 
 # question asked is "which term list fits", and for Danish text the Norwegian list is the closer one.
 _GROUPS: dict[str, Language] = {"en": "en", "no": "no", "nn": "no", "da": "no"}
 
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# Matches only where at least MIN_LETTERS letters follow: a search answers "enough letters?" without
+# building a list of every letter in the text.
+_ENOUGH_LETTERS = re.compile(rf"(?:[^\W\d_][\W\d_]*+){{{MIN_LETTERS}}}")  # possessive: no backtracking
 
 _lock = threading.Lock()
 _identifier: Any = None
@@ -51,6 +53,11 @@ def _get_identifier() -> Any:
                 identifier.set_languages(list(CANDIDATES))
                 _identifier = identifier
     return _identifier
+
+
+def warm_up() -> None:
+    """Load the model now rather than on the first unclear text (a process that will fork workers)."""
+    _get_identifier()
 
 
 # Function words that are frequent in one language and rare or absent in the other (and in Danish and
@@ -94,7 +101,7 @@ def detect_language(text: str) -> Language | None:
     ahead of the runner-up.
     """
     text = text[:MAX_CHARS]
-    if len(_LETTER.findall(text)) < MIN_LETTERS:
+    if not _ENOUGH_LETTERS.search(text):
         return None
     clear = _clear_by_function_words(text)
     if clear is not None:

@@ -26,6 +26,9 @@ MONTHS: dict[str, int] = {
 # Zone abbreviations that email.utils does not know but Norwegian and European feeds print.
 _ZONE_ABBREVIATIONS = {"CET": "+0100", "CEST": "+0200", "MET": "+0100", "MEST": "+0200", "UTC": "+0000"}
 
+_ZONE_ABBREVIATION = re.compile(rf"\b(?:{'|'.join(_ZONE_ABBREVIATIONS)})\b")
+_RFC822_SHAPE = re.compile(r"\d{1,2}\s+[A-Za-z]{3}[a-z]*\s+\d{2,4}\s+\d{1,2}:\d{2}")
+
 _MAX_INPUT = 200  # a date is short; longer text is not scanned in full
 _TIME = (
     r"(?:\s*(?:,|kl\.?|klokken|at|@|-|–)?\s*(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?::(?P<second>\d{2}))?"
@@ -63,6 +66,8 @@ def _to_utc(value: datetime, tz: str) -> datetime:
 
 
 def _parse_iso(text: str, tz: str) -> datetime | None:
+    if not text[:4].isdigit():  # every ISO 8601 form starts with the year; failing costs an exception
+        return None
     candidate = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
     try:
         return _to_utc(datetime.fromisoformat(candidate), tz)
@@ -76,10 +81,9 @@ _RFC822_ZONE = re.compile(r"\d:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Za-z]{1,5})\s*
 def _parse_rfc822(text: str, tz: str) -> datetime | None:
     # Only strings that look like RFC 822 ("Wed, 12 Mar 2025 14:30:00 +0100"): parsedate_tz is lenient
     # enough to misread other formats.
-    if not re.search(r"\d{1,2}\s+[A-Za-z]{3}[a-z]*\s+\d{2,4}\s+\d{1,2}:\d{2}", text):
+    if not _RFC822_SHAPE.search(text):
         return None
-    for abbreviation, zone in _ZONE_ABBREVIATIONS.items():
-        text = re.sub(rf"\b{abbreviation}\b", zone, text)
+    text = _ZONE_ABBREVIATION.sub(lambda m: _ZONE_ABBREVIATIONS[m.group(0)], text)
     parsed = parsedate_tz(text)
     if parsed is None:
         return None

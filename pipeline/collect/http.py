@@ -14,7 +14,10 @@ shuts the socket of the request in flight down when the deadline passes, which e
 from __future__ import annotations
 
 import email.utils
+import heapq
 import http.client
+import itertools
+import os
 import random
 import socket
 import threading
@@ -209,6 +212,9 @@ class Fetcher:
         status = response.status_code
         content_type, charset = parse_content_type(response.headers.get("Content-Type"))
         if status == 304:
+            # A 304 has no body (http.client reads none); consuming it marks the response done, so that
+            # closing it returns the connection to the pool instead of closing it: keep-alive per host.
+            response.content  # noqa: B018
             return Fetched(
                 url, 304, b"", content_type, cache or CacheInfo(), not_modified=True, encoding=charset
             )
@@ -407,10 +413,10 @@ class _Watch:
         self.seconds = seconds
         self._clock = clock
         self._deadline: float | None = None
-        self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._target: socket.socket | None = None  # the socket of the request in flight
         self.fired = False
+        self.stopped = False
 
     @property
     def message(self) -> str:
@@ -422,13 +428,12 @@ class _Watch:
 
     def start(self) -> None:
         self._deadline = self._clock() + self.seconds
-        self._timer = threading.Timer(self.seconds, self.fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _deadlines.add(time.monotonic() + self.seconds, self)
 
     def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        with self._lock:
+            self.stopped = True
+            self._target = None  # the keeper holds this watch until its deadline; not the socket too
 
     def remaining(self) -> float:
         return self.seconds if self._deadline is None else self._deadline - self._clock()
@@ -442,9 +447,58 @@ class _Watch:
 
     def fire(self) -> None:
         with self._lock:
+            if self.stopped:
+                return
             self.fired = True
             target = self._target
         _shut_down(target)
+
+
+class _DeadlineKeeper:
+    """One daemon thread that fires each started watch when its deadline passes.
+
+    A `threading.Timer` per attempt cost more than fetching a small feed: `Thread.start` waits until the
+    new thread runs, which in a busy collector means waiting for the GIL. Stopped watches are dropped
+    when they reach the head of the queue.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        # A forked child has no keeper thread (only the forking thread survives a fork): it starts its own.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[tuple[float, int, _Watch]] = []  # a heap ordered by deadline
+        self._order = itertools.count()  # ties broken by arrival, never by comparing watches
+        self._thread: threading.Thread | None = None
+
+    def add(self, when: float, watch: _Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._queue, (when, next(self._order), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            elif self._queue[0][2] is watch:  # earlier than what the keeper sleeps towards
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._queue and self._queue[0][2].stopped:
+                    heapq.heappop(self._queue)
+                if not self._queue:
+                    self._cond.wait()
+                    continue
+                delay = self._queue[0][0] - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                watch = heapq.heappop(self._queue)[2]
+            watch.fire()  # outside the lock: shutting a socket down may take a moment
+
+
+_deadlines = _DeadlineKeeper()
 
 
 def _shut_down(sock: socket.socket | None) -> None:

@@ -6,11 +6,15 @@ one odd entry must not stop a source.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import threading
 import unicodedata
 import warnings
+from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -70,15 +74,23 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+# An http(s) URL with a host of plain letters, digits, dots and hyphens, no port and no user, then a path,
+# query or fragment of printable ASCII: what urlsplit accepts and absolute_url returns unchanged.
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#][!-~]*)?\Z")
+
+
 def absolute_url(href: str | None, base: str | None) -> str | None:
     """`href` resolved against `base`, or None unless the result is an http(s) URL with a host."""
     if not href:
         return None
     href = _URL_NOISE.sub("", href.strip())
+    if _PLAIN_HTTP_URL.match(href):  # the common case, and plainly valid: no need to take it apart
+        return href
     if not href:
         return None
     try:
-        joined = urljoin(base or "", href)
+        # urljoin would only re-serialise an absolute URL; most are, and it is the costly step
+        joined = href if href.startswith(("https://", "http://")) else urljoin(base or "", href)
         parts = urlsplit(joined)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
@@ -99,19 +111,41 @@ MAX_HTML_CHARS = 100_000
 _DIGITS = re.compile(r"^\d{1,4}$")
 
 
-def _attribute_filter(base_url: str | None):  # noqa: ANN202 - nh3 callback
-    def keep(tag: str, attr: str, value: str) -> str | None:
-        if attr == "href":
-            if value.strip().lower().startswith("mailto:"):
-                return value.strip()
-            return absolute_url(value, base_url)
-        if attr == "src":
-            return absolute_url(value, base_url)
-        if attr in ("width", "height"):
-            return value.strip() if _DIGITS.match(value.strip()) else None
-        return value
+# The base URL of the document being sanitised, for the one reusable cleaner's attribute filter: building
+# an nh3 cleaner costs more than cleaning a typical summary. Per thread, as collectors may sanitise in
+# several threads at once.
+_current = threading.local()
 
-    return keep
+
+def _keep_attribute(tag: str, attr: str, value: str) -> str | None:
+    base_url: str | None = getattr(_current, "base_url", None)
+    if attr == "href":
+        if value.strip().lower().startswith("mailto:"):
+            return value.strip()
+        return absolute_url(value, base_url)
+    if attr == "src":
+        return absolute_url(value, base_url)
+    if attr in ("width", "height"):
+        return value.strip() if _DIGITS.match(value.strip()) else None
+    return value
+
+
+_CLEAN_OPTIONS: dict[str, Any] = {
+    "tags": set(ALLOWED_TAGS),
+    "clean_content_tags": {"script", "style", "template", "iframe", "object", "noscript"},
+    # "*": none, or ammonia would allow its default generic attributes (lang, title) everywhere.
+    "attributes": {"*": set(), **{k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}},
+    "attribute_filter": _keep_attribute,
+    "url_schemes": {"http", "https", "mailto"},
+    "link_rel": "noopener nofollow",
+    "strip_comments": True,
+}
+# Older nh3 releases have no reusable Cleaner: there the sanitiser is built per call, as nh3.clean does.
+_clean: Callable[[str], str] = (
+    nh3.Cleaner(**_CLEAN_OPTIONS).clean
+    if hasattr(nh3, "Cleaner")
+    else functools.partial(nh3.clean, **_CLEAN_OPTIONS)
+)
 
 
 def sanitise_html(markup: str, base_url: str | None) -> str:
@@ -120,17 +154,11 @@ def sanitise_html(markup: str, base_url: str | None) -> str:
     `javascript:` URLs never survive."""
     if not markup:
         return ""
-    cleaned = nh3.clean(
-        markup[:MAX_HTML_CHARS],
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags={"script", "style", "template", "iframe", "object", "noscript"},
-        # "*": none, or ammonia would allow its default generic attributes (lang, title) everywhere.
-        attributes={"*": set(), **{k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}},
-        attribute_filter=_attribute_filter(base_url),
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener nofollow",
-        strip_comments=True,
-    )
+    _current.base_url = base_url
+    try:
+        cleaned = _clean(markup[:MAX_HTML_CHARS])
+    finally:
+        _current.base_url = None
     return cleaned.strip()
 
 
@@ -141,7 +169,6 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "iframe", "object", "head", "title"})
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLOCK_BREAK = "\x00"  # placeholder for a paragraph break: never in real text once control chars go
 
 
@@ -211,6 +238,30 @@ def html_to_text(markup: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+# nh3's serialiser writes every attribute value in double quotes with '"' escaped, and '<' in text as
+# "&lt;": in its output each '<' opens a tag, and a quoted value is the only place a '>' can hide.
+_IN_TAG = r"""[^>"]*(?:"[^"]*"[^>"]*)*>"""  # unrolled, so the engine never backtracks
+_SANITISED_BLOCK = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCK_TAGS & ALLOWED_TAGS))})\b{_IN_TAG}")
+_SANITISED_TAG = re.compile(rf"<{_IN_TAG}")
+_CONTROL_BUT_BREAK = re.compile(
+    r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def sanitised_html_to_text(markup: str) -> str:
+    """`html_to_text` for the output of `sanitise_html`, and several times faster.
+
+    That output holds no comments, scripts or styles and only allow-listed tags, so two substitutions
+    without a Python callback find every tag; whitespace is collapsed as `_collapse` does.
+    """
+    if not markup:
+        return ""
+    text = _SANITISED_TAG.sub("", _SANITISED_BLOCK.sub(_BLOCK_BREAK, markup))
+    text = _CONTROL_BUT_BREAK.sub("", html.unescape(text)).replace("\u200b", " ")
+    paragraphs = (" ".join(p.split()) for p in text.split(_BLOCK_BREAK))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 _TAG_LIKE = re.compile(r"<[A-Za-z/!]")
 
 
@@ -237,8 +288,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\
 
 
 def _collapse(text: str) -> str:
-    text = _CONTROL.sub("", text)
-    return " ".join(_SPACES.sub(" ", text).split())
+    # str.split knows every Unicode space (NBSP, thin, ideographic, ...) but the zero-width one, and is
+    # far faster than a substitution that matches each single space
+    return " ".join(_CONTROL.sub("", text).replace("\u200b", " ").split())
 
 
 def clean_text(s: str | None, limit: int) -> str:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import select
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,12 +56,35 @@ def _alarm(_signum: int, _frame: FrameType | None) -> None:
     raise _TooSlow
 
 
-def _init_worker(memory_limit_mb: int) -> None:
+def _init_worker(memory_limit_mb: int, collector_pid: int | None = None) -> None:
+    if collector_pid is not None:
+        _exit_with(collector_pid)
     signal.signal(signal.SIGALRM, _alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if memory_limit_mb > 0:
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _exit_with(pid: int) -> None:
+    """End this worker when the collector process `pid` ends, whatever way it ends (kill -9 included).
+
+    Without this, a killed collector leaves its workers and their fork server running for ever: a worker
+    waits on its task queue, whose write end it holds itself, and the fork server waits until no worker
+    holds its liveness pipe. The worker's parent is the fork server, so PR_SET_PDEATHSIG cannot help.
+    """
+    try:
+        watched = os.pidfd_open(pid)
+    except ProcessLookupError:  # gone already
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3): no watch
+        return
+
+    def wait_then_exit() -> None:
+        select.select([watched], [], [])  # a pidfd becomes readable when its process has exited
+        os._exit(1)
+
+    threading.Thread(target=wait_then_exit, name="collector-watch", daemon=True).start()
 
 
 def _run_in_worker(
@@ -95,10 +120,15 @@ class ParserPool:
         self.parsers = Parsers(**{name: self._remote(name) for name in _FUNCTIONS})
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # forkserver: forking a process that runs fetcher threads could copy a held lock
+        # forkserver: forking a process that runs fetcher threads could copy a held lock. The server
+        # preloads `warm` (unless it is already running) so that workers fork with the parsers loaded.
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["__main__", "pipeline.collect.warm"])
         return ProcessPoolExecutor(
-            self.processes, mp_context=context, initializer=_init_worker, initargs=(self.memory_limit_mb,)
+            self.processes,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(self.memory_limit_mb, os.getpid()),
         )
 
     def _remote(self, name: str) -> Callable[..., Any]:

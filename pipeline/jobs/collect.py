@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import queue
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -108,24 +109,28 @@ def collect_all(
     fetcher = svc.make_fetcher()
     parser_pool = ParserPool(parse_processes, time_limit_s=PARSE_TIME_LIMIT_S)
     pool_size = max(1, min(workers or svc.config.settings.http.workers, len(sources)))
+    # Finished sources come back through a queue rather than their futures: a future keeps its result
+    # (every item's HTML and text) until the whole run ends, and the store has them once written.
+    finished: queue.SimpleQueue[tuple[Source, SourceResult]] = queue.SimpleQueue()
+
+    def work(source: Source) -> None:
+        state = states.get(source.id, SourceState(source_id=source.id))
+        result = _failed(source, "the collector thread stopped before finishing this source")
+        try:
+            result = _collect_one(
+                source, state, fetcher, now, svc.store.items.known_urls, parser_pool.parsers
+            )
+        finally:
+            finished.put((source, result))
+
     try:
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="collect") as pool:
-            futures: dict[Future[SourceResult], Source] = {
-                pool.submit(
-                    _collect_one,
-                    s,
-                    states.get(s.id, SourceState(source_id=s.id)),
-                    fetcher,
-                    now,
-                    svc.store.items.known_urls,
-                    parser_pool.parsers,
-                ): s
-                for s in sources
-            }
-            for fut in as_completed(futures):
-                source = futures[fut]
+            for s in sources:
+                pool.submit(work, s)
+            for _ in sources:
+                source, collected = finished.get()
                 result = _store_result(
-                    svc, source, states.get(source.id, SourceState(source_id=source.id)), fut.result()
+                    svc, source, states.get(source.id, SourceState(source_id=source.id)), collected
                 )
                 _count(report, result)
                 if on_result:
@@ -148,12 +153,11 @@ def _collect_one(
         return collect_source(source, state, fetcher, now=now, known_urls=known_urls, parsers=parsers)
     except Exception as exc:  # a bug met on one source's data must not stop the other sources
         log.exception("collecting %s failed unexpectedly", source.id)
-        return SourceResult(
-            source_id=source.id,
-            ok=False,
-            error_kind="internal",
-            error=f"internal error {type(exc).__name__}: {exc} (please report it)",
-        )
+        return _failed(source, f"internal error {type(exc).__name__}: {exc} (please report it)")
+
+
+def _failed(source: Source, error: str) -> SourceResult:
+    return SourceResult(source_id=source.id, ok=False, error_kind="internal", error=error)
 
 
 def _store_result(svc: Services, source: Source, state: SourceState, result: SourceResult) -> SourceResult:
@@ -168,7 +172,9 @@ def _store_result(svc: Services, source: Source, state: SourceState, result: Sou
 
 
 def _count(report: CollectReport, result: SourceResult) -> None:
-    report.results.append(result)
+    # The report keeps each source's outcome, not its items: those are stored, and holding them all
+    # would keep every summary of the run in memory until it ends.
+    report.results.append(replace(result, items=()))
     if not result.ok:
         report.failed.append(
             {"id": result.source_id, "kind": result.error_kind or "error", "reason": result.error or ""}

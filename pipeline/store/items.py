@@ -16,6 +16,17 @@ from pipeline.types import ParsedItem, StoredItem
 #: SQLite allows 32,766 bound parameters; keep IN lists well under it.
 _CHUNK = 500
 
+# Built once: ingest runs per source, and constructing a statement (and its cache key) each time cost more
+# than executing it. Expanding parameters take the IN lists.
+_BY_GUID = select(items.c.guid, items.c.id, items.c.content_hash, items.c.canonical_url).where(
+    and_(items.c.source_id == bindparam("source_id"), items.c.guid.in_(bindparam("guids", expanding=True)))
+)
+_TAKEN_URLS = select(items.c.canonical_url).where(
+    items.c.canonical_url.in_(bindparam("urls", expanding=True))
+)
+_INSERT = insert(items)
+_UPDATE = update(items).where(items.c.id == bindparam("_id"))
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -92,9 +103,9 @@ class Items:
             by_guid[p.guid] = (-1, digest, p.canonical_url)
         # one statement, many parameter sets: building a SQL expression per row costs more than the write
         if inserts:
-            conn.execute(insert(items), inserts)
+            conn.execute(_INSERT, inserts)
         if updates:
-            conn.execute(update(items).where(items.c.id == bindparam("_id")), updates)
+            conn.execute(_UPDATE, updates)
         return IngestResult(
             new=len(inserts), updated=len(updates), unchanged=unchanged, duplicates=duplicates
         )
@@ -104,21 +115,14 @@ class Items:
     ) -> dict[str, tuple[int, str, str]]:
         out: dict[str, tuple[int, str, str]] = {}
         for chunk in _chunks(guids):
-            rows = conn.execute(
-                select(items.c.guid, items.c.id, items.c.content_hash, items.c.canonical_url).where(
-                    and_(items.c.source_id == source_id, items.c.guid.in_(chunk))
-                )
-            )
+            rows = conn.execute(_BY_GUID, {"source_id": source_id, "guids": chunk})
             out.update({r.guid: (r.id, r.content_hash, r.canonical_url) for r in rows})
         return out
 
     def _existing_urls(self, conn: Any, urls: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(urls):
-            found.update(
-                r[0]
-                for r in conn.execute(select(items.c.canonical_url).where(items.c.canonical_url.in_(chunk)))
-            )
+            found.update(r[0] for r in conn.execute(_TAKEN_URLS, {"urls": chunk}))
         return found
 
     def get(self, item_id: int) -> StoredItem | None:

@@ -398,3 +398,89 @@ def test_feedparser_never_opens_a_local_file_named_by_the_body(
     # Read from the bytes, "<rss>" is a truncated feed; read from the file, it would be an item "secret".
     with pytest.raises(ParseError, match="no entry could be read"):
         parse_feed(b"<rss>", url="https://a.example/f", now=NOW)
+
+
+# --- long CDATA bodies are lifted out of feedparser's way and put back ----------------------------------
+
+
+def _rss(items: str, *, declaration: str = "") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        + declaration
+        + '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+        "<title>T</title><link>https://example.org/</link>" + items + "</channel></rss>"
+    ).encode()
+
+
+LONG_HTML = "<p>" + "Immunotherapy results from the phase 2 trial were presented today. " * 12 + "</p>"
+
+
+def test_long_cdata_bodies_come_back_whole_and_sanitised() -> None:
+    body = LONG_HTML + '<p>x <script>alert(1)</script><a href="/more" onclick="steal()">more</a></p>'
+    feed = parse_feed(
+        _rss(
+            "<item><title>One</title><link>https://example.org/1</link>"
+            f"<description><![CDATA[{body}]]></description>"
+            f"<content:encoded><![CDATA[{body}<p>the end</p>]]></content:encoded></item>"
+        ),
+        url="https://example.org/feed",
+        now=NOW,
+    )
+    (item,) = feed.items
+    assert_safe(item)
+    assert item.summary_text.count("Immunotherapy results") == 12 and item.summary_text.endswith("the end")
+    assert '<a href="https://example.org/more" rel="noopener nofollow">more</a>' in item.summary_html
+    assert "\ue000" not in item.summary_html + item.summary_text
+
+
+def test_a_long_cdata_title_and_cp1252_punctuation_are_read_as_feedparser_would() -> None:
+    title = "Results \x96 " + "a long headline " * 20  # \x96: a cp1252 en dash in a C1 control's place
+    feed = parse_feed(
+        _rss(f"<item><title><![CDATA[{title}]]></title><link>https://example.org/1</link></item>"),
+        url="https://example.org/feed",
+        now=NOW,
+    )
+    assert feed.items[0].title.startswith("Results – a long headline a long headline")
+
+
+def test_text_that_already_holds_marker_characters_is_not_confused_with_lifted_bodies() -> None:
+    feed = parse_feed(
+        _rss(
+            "<item><title>Odd \ue0000\ue001 title</title><link>https://example.org/1</link>"
+            f"<description><![CDATA[{LONG_HTML}]]></description></item>"
+        ),
+        url="https://example.org/feed",
+        now=NOW,
+    )
+    (item,) = feed.items
+    assert "Immunotherapy" not in item.title and item.summary_text.startswith("Immunotherapy results")
+
+
+def test_entities_are_still_defused_when_bodies_are_lifted() -> None:
+    declaration = '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    feed = parse_feed(
+        _rss(
+            "<item><title>Entity &b; here</title><link>https://example.org/1</link>"
+            f"<description><![CDATA[{LONG_HTML} &b;]]></description></item>",
+            declaration=declaration,
+        ),
+        url="https://example.org/feed",
+        now=NOW,
+    )
+    (item,) = feed.items
+    assert "aaaaaaaaaa" not in item.title + item.summary_text
+    assert any("entities" in w for w in feed.warnings)
+
+
+def test_a_relative_xml_base_resolves_against_the_feed_url() -> None:
+    data = (
+        b'<?xml version="1.0" encoding="utf-8"?>'
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/blog/"><title>B</title>'
+        b'<entry xml:base="posts/"><title>Post</title><id>urn:x:1</id><link href="first"/>'
+        b"<updated>2025-03-12T10:00:00Z</updated>"
+        b'<summary type="html">&lt;img src="pic.jpg"&gt; text</summary>'
+        b"</entry></feed>"
+    )
+    (item,) = parse_feed(data, url="https://example.org/feeds/atom.xml", now=NOW).items
+    assert item.url == "https://example.org/blog/posts/first"
+    assert item.image_url == "https://example.org/blog/posts/pic.jpg"

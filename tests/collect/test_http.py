@@ -436,3 +436,65 @@ def test_retry_delay_rules() -> None:
 def test_ssl_module_is_real() -> None:
     # The TLS test above needs a real OpenSSL with SNI; fail loudly rather than skip if it is missing.
     assert ssl.HAS_SNI
+
+
+def test_one_connection_serves_a_host_s_fetches_not_modified_ones_included() -> None:
+    """Keep-alive: a 304 must hand its connection back to the pool, not close it."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - the base class's name
+            modified = self.headers.get("If-None-Match") != '"v1"'
+            self.send_response(200 if modified else 304)
+            self.send_header("ETag", '"v1"')
+            self.send_header("Content-Length", str(len(RSS) if modified else 0))
+            self.end_headers()
+            if modified:
+                self.wfile.write(RSS)
+
+    class Counting(ThreadingHTTPServer):
+        daemon_threads = True
+        connections = 0
+
+        def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+            Counting.connections += 1
+            return super().get_request()
+
+    httpd = Counting(("127.0.0.1", 0), Handler)
+    Thread(target=httpd.serve_forever, daemon=True).start()
+    authority = f"127.0.0.1:{httpd.server_address[1]}"
+    try:
+        with Fetcher(HttpSettings(allow_private=(authority,), timeout_s=5.0)) as fetcher:
+            first = fetcher.fetch(f"http://{authority}/feed")
+            results = [fetcher.fetch(f"http://{authority}/feed", cache=first.cache) for _ in range(3)]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert first.content == RSS and all(r.not_modified for r in results)
+    assert Counting.connections == 1
+
+
+def test_a_deadline_still_fires_in_a_process_forked_after_fetching_began() -> None:
+    """The deadline keeper is one thread per process; a fork copies none, so the child starts its own."""
+    import os
+    import time
+
+    from pipeline.collect import http
+
+    started = http._Watch(5.0, time.monotonic)
+    started.start()  # the keeper thread now runs in this process
+    started.stop()
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its own deadline fired
+        watch = http._Watch(0.1, time.monotonic)
+        watch.start()
+        time.sleep(0.5)
+        os._exit(0 if watch.fired else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

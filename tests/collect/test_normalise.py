@@ -12,6 +12,7 @@ from pipeline.collect.normalise import (
     normalise_language,
     plain_text,
     sanitise_html,
+    sanitised_html_to_text,
 )
 
 
@@ -155,3 +156,32 @@ def test_clean_text_collapses_strips_controls_and_cuts_at_a_word() -> None:
 )
 def test_normalise_language(code: str | None, expected: str | None) -> None:
     assert normalise_language(code) == expected
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Første&nbsp;avsnitt &amp; mer</p><ul><li>En</li><li>To</li></ul>tail",
+        '<p>a <img alt="x > y" src="/p.jpg"> b</p><blockquote>q \u3000 r\u200bs</blockquote><br>end',
+        "<h2>Head</h2>\t\n <p> spaced   out </p><p></p><p>\x07bell \u202eflip</p>",
+        "<p>&lt;b&gt;not a tag&lt;/b&gt; &#x2028;line</p><script>gone()</script><!-- gone -->",
+    ],
+)
+def test_text_of_sanitised_html_matches_the_general_extractor(html: str) -> None:
+    """The fast path for sanitiser output reads exactly what html_to_text reads."""
+    cleaned = sanitise_html(html, "https://example.com/")
+    assert sanitised_html_to_text(cleaned) == html_to_text(cleaned)
+    assert sanitised_html_to_text(cleaned).strip()
+
+
+def test_sanitising_in_threads_resolves_each_document_against_its_own_base() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def clean(n: int) -> str:
+        return sanitise_html(f'<a href="page{n}">x</a><img src="img{n}.png">', f"https://site{n}.example/")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(clean, range(200)))
+    for n, cleaned in enumerate(results):
+        assert f'href="https://site{n}.example/page{n}"' in cleaned
+        assert f'src="https://site{n}.example/img{n}.png"' in cleaned

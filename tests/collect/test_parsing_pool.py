@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,3 +49,37 @@ def test_a_parse_that_runs_too_long_is_abandoned(monkeypatch: pytest.MonkeyPatch
         signal.signal(signal.SIGALRM, previous)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     assert status == "error" and reason.startswith("parsing took longer than 0.2 s")
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits for its parent
+
+
+def test_workers_end_when_their_collector_is_killed() -> None:
+    """kill -9 of the collector must not leave parser processes (and their fork server) behind."""
+    script = (
+        "import sys, time\n"
+        "from datetime import UTC, datetime\n"
+        "from pipeline.collect import parsing\n"
+        "pool = parsing.ParserPool(2)\n"
+        f"pool.parsers.feed(open({str(FEEDS / 'rss2.xml')!r}, 'rb').read(), url='https://example.org/f',\n"
+        "                  now=datetime.now(UTC))\n"
+        "print(*pool._pool._processes, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        workers = [int(pid) for pid in proc.stdout.readline().split()]
+        assert workers and all(_running(pid) for pid in workers)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in workers)
