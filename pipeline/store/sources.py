@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from pipeline.store.schema import source_state
 from pipeline.types import CacheInfo, SourceState
@@ -39,16 +40,10 @@ class SourceStates:
             self._save(conn, state)
 
     def _save(self, conn: Any, state: SourceState) -> None:
+        """One upsert: collect saves every source's state, so a select before each write is worth saving."""
         values = _to_row(state)
-        exists = conn.execute(
-            select(source_state.c.source_id).where(source_state.c.source_id == state.source_id)
-        ).first()
-        if exists:
-            conn.execute(
-                update(source_state).where(source_state.c.source_id == state.source_id).values(values)
-            )
-        else:
-            conn.execute(insert(source_state).values(source_id=state.source_id, **values))
+        stmt = _insert_for(conn.dialect.name)(source_state).values(source_id=state.source_id, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["source_id"], set_=values))
 
     def save_many(self, states: Iterable[SourceState]) -> None:
         with self._engine.begin() as conn:
@@ -84,3 +79,8 @@ def _to_row(state: SourceState) -> dict[str, Any]:
         "next_due": state.next_due,
         "warnings": json.dumps(list(state.warnings), ensure_ascii=False),
     }
+
+
+def _insert_for(dialect: str) -> Any:
+    """The INSERT that knows ON CONFLICT, for the two databases we support."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
