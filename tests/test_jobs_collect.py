@@ -248,8 +248,10 @@ def test_a_server_asking_to_wait_is_left_alone_that_long(cli, project) -> None:
 
     with LoopbackServer() as server:
         server.reply("/busy.xml", Reply(status=429, headers={"Retry-After": "7200"}))
-        project.write_config(f"  - {{id: busy, name: Busy, kind: feed, url: '{server.url('/busy.xml')}'}}",
-                             allow=server.authority)
+        project.write_config(
+            f"  - {{id: busy, name: Busy, kind: feed, url: '{server.url('/busy.xml')}'}}",
+            allow=server.authority,
+        )
         cli("init")
         report = cli("collect", "--json").json()
         assert report["failed"][0]["kind"] == "http_status" and "429" in report["failed"][0]["reason"]
@@ -257,3 +259,43 @@ def test_a_server_asking_to_wait_is_left_alone_that_long(cli, project) -> None:
     status = cli("status", "--json").json()
     next_due = datetime.fromisoformat(status["sources"][0]["next_due"])
     assert next_due >= datetime.now(UTC) + timedelta(minutes=119)
+
+
+def test_lint_check_links_asks_every_link_head_then_get(cli, project) -> None:
+    def item(n: int) -> str:
+        title, summary = (
+            ("Checkpoint inhibitor study opens in Bergen", "A phase II immunotherapy trial for melanoma."),
+            ("New genomics centre for precision medicine", "Tumour sequencing for every patient in Oslo."),
+            ("Cancer vaccine start-up closes seed round", "The company raised funding for its vaccine."),
+        )[n]
+        return (
+            f"<item><title>{title}</title><link>{{base}}/news/{n}</link>"
+            f"<guid>n{n}</guid><pubDate>Mon, 23 Nov 2026 09:00:00 +0000</pubDate>"
+            f"<description>{summary}</description></item>"
+        )
+
+    with LoopbackServer() as server:
+        feed = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>{base}/</link>'
+            + "".join(item(n) for n in range(3))
+            + "</channel></rss>"
+        ).replace("{base}", server.url("/").rstrip("/"))
+        server.reply("/feed.xml", Reply(body=feed.encode(), headers={"Content-Type": RSS}))
+        server.reply("/news/0", Reply(body=b"<html>ok</html>", headers={"Content-Type": "text/html"}))
+        server.route("/news/1", lambda req: Reply(status=405) if req.method == "HEAD" else Reply(body=b"ok"))
+        server.reply("/news/2", Reply(status=404))
+        project.write_config(
+            f"  - {{id: alpha, name: Alpha, kind: feed, url: '{server.url('/feed.xml')}'}}",
+            allow=server.authority,
+        )
+        cli("init")
+        cli("collect")
+        cli("curate")
+        draft = cli("draft", "--since", "2026-11-01", "--json").json()
+        plain = cli("lint", str(draft["id"]), "--json").json()
+        checked = cli("lint", str(draft["id"]), "--check-links", "--json")
+        head_then_get = [r.method for r in server.requests_for("/news/1")]
+    broken = [f for f in checked.json()["findings"] if f["level"] == "error"]
+    assert plain["errors"] == 0 and checked.code == 1
+    assert len(broken) == 1 and "/news/2" in broken[0]["message"] and "404" in broken[0]["message"]
+    assert head_then_get == ["HEAD", "GET"]

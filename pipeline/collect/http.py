@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -98,15 +98,19 @@ class Fetcher:
         cache: CacheInfo | None = None,
         check_robots: bool = False,
         accept: str | None = None,
+        method: Literal["GET", "HEAD"] = "GET",
     ) -> Fetched:
         """GET `url`; a 304 to a conditional GET returns `not_modified=True`. Failures raise FetchError.
 
         `check_robots` consults the host's robots.txt first (unless `settings.respect_robots` is off).
+        `method="HEAD"` asks for the status and headers only (link checks); the content is then empty.
         """
         if check_robots and self._settings.respect_robots:
             self._check_robots(url)
         headers = request_headers(cache, accept)
-        return self._fetch_with_retries(url, headers, self._settings.max_bytes, cache, self._settings.retries)
+        return self._fetch_with_retries(
+            url, headers, self._settings.max_bytes, cache, self._settings.retries, method
+        )
 
     def close(self) -> None:
         self._session.close()
@@ -120,12 +124,18 @@ class Fetcher:
     # --- retries ------------------------------------------------------------------------------------
 
     def _fetch_with_retries(
-        self, url: str, headers: dict[str, str], max_bytes: int, cache: CacheInfo | None, retries: int
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        cache: CacheInfo | None,
+        retries: int,
+        method: str = "GET",
     ) -> Fetched:
         attempt = 0
         while True:
             try:
-                return self._attempt(url, headers, max_bytes, cache)
+                return self._attempt(url, headers, max_bytes, cache, method)
             except FetchError as exc:
                 delay = retry_delay(exc, attempt, retries, self._settings, self._rng())
                 if delay is None:
@@ -135,14 +145,16 @@ class Fetcher:
 
     # --- one attempt: the first request and its redirects, under one deadline ---------------------------
 
-    def _attempt(self, url: str, headers: dict[str, str], max_bytes: int, cache: CacheInfo | None) -> Fetched:
+    def _attempt(
+        self, url: str, headers: dict[str, str], max_bytes: int, cache: CacheInfo | None, method: str = "GET"
+    ) -> Fetched:
         current = url
         with _watchdog(self._settings.timeout_s, self._clock) as watch:
             for _hop in range(self._settings.max_redirects + 1):
                 addresses = check_url(current, self._settings.allow_private, self._resolver)
                 with self._host_slot(current, addresses[0].host, watch):
                     try:
-                        response = self._send(current, addresses, headers, watch)
+                        response = self._send(current, addresses, headers, watch, method)
                         with response:
                             location = redirect_location(current, response)
                             if location is None:
@@ -173,9 +185,14 @@ class Fetcher:
             slot.release()
 
     def _send(
-        self, url: str, addresses: list[ResolvedAddress], headers: dict[str, str], watch: _Watch
+        self,
+        url: str,
+        addresses: list[ResolvedAddress],
+        headers: dict[str, str],
+        watch: _Watch,
+        method: str = "GET",
     ) -> requests.Response:
-        """Send the GET to the first checked address that accepts a connection."""
+        """Send the request to the first checked address that accepts a connection."""
         for index, address in enumerate(addresses):
             remaining = watch.remaining()
             if remaining <= 0:
@@ -185,7 +202,8 @@ class Fetcher:
                 min(self._settings.read_timeout_s, remaining),
             )
             try:
-                return self._session.get(
+                return self._session.request(
+                    method,
                     address.connect_url(),
                     headers={**headers, "Host": address.target.host_header},
                     timeout=timeout,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pipeline.curate.draft import DraftCandidate, assemble_draft, blurb
 from pipeline.errors import DigestError, LintFailed
@@ -243,21 +244,31 @@ def lint_with_links(svc: Services, digest_id: int, *, check_links: bool = False)
     if check_links:
         fetcher = svc.make_fetcher(retries=0, timeout_s=10.0)
         try:
-            findings += probe_links(outbound_links(rendered), lambda url: link_status(fetcher, url))
+            # our own site's links (archive, preferences) may not be published before the send
+            own = svc.config.settings.public_url.rstrip("/") + "/"
+            outbound = [u for u in outbound_links(rendered) if not u.startswith(own)]
+            findings += probe_links(outbound, lambda url: link_status(fetcher, url))
         finally:
             fetcher.close()
     return findings
 
 
 def link_status(fetcher: object, url: str) -> int | None:
-    """The HTTP status a link answers with (through the guarded fetcher), or None when it does not."""
+    """The status a link answers with (HEAD, then GET where HEAD is refused), through the guarded
+    fetcher; None when nothing answers."""
     from pipeline.collect.http import Fetcher
     from pipeline.errors import FetchError, HTTPStatusError
 
     assert isinstance(fetcher, Fetcher)
-    try:
-        return fetcher.fetch(url, accept="text/html, */*;q=0.5").status
-    except HTTPStatusError as exc:
-        return exc.status
-    except FetchError:
-        return None
+    status: int | None = None
+    methods: tuple[Literal["HEAD", "GET"], ...] = ("HEAD", "GET")
+    for method in methods:
+        try:
+            return fetcher.fetch(url, accept="text/html, */*;q=0.5", method=method).status
+        except HTTPStatusError as exc:
+            status = exc.status
+            if status not in (405, 501, 403):  # servers that refuse HEAD may still answer GET
+                return status
+        except FetchError:
+            return None
+    return status

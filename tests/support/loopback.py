@@ -218,7 +218,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - the base class's name
         owner = self.server.owner
-        request = RecordedRequest("GET", self.path, tuple(self.headers.items()))
+        request = RecordedRequest(self.command, self.path, tuple(self.headers.items()))
         handler = owner._enter(request)
         try:
             reply = handler(request) if handler else Reply(status=404, body=b"no route")
