@@ -86,13 +86,40 @@ def peak_rss_mb() -> float:
     return (own + children) / 1024
 
 
-class TreeMonitor:
-    """Samples this process's descendants (the parser pool's fork server and workers are not children
-    it waits for, so getrusage cannot see them): their CPU time, and the peak of the whole tree's memory
-    as the sum of every process's PSS (shared pages counted once, split between their sharers)."""
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid`, from /proc (every thread's list)."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            out.extend(int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split())
+        except OSError:
+            continue
+    return out
 
-    def __init__(self, interval_s: float = 0.1) -> None:
+
+def process_tree(root: int) -> list[int]:
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(_children(pid))
+    return tree
+
+
+class TreeMonitor:
+    """Samples a process tree from outside it or inside it: the CPU seconds of `root`'s descendants
+    (the parser pool's fork server and workers are not children anyone waits for, so getrusage cannot
+    see them) and, with `memory=True`, the peak of the tree's memory as the sum of PSS (shared pages
+    split between their sharers). It walks only the tree, not all of /proc, so it costs little."""
+
+    def __init__(self, root: int | None = None, *, interval_s: float = 0.1, memory: bool = False) -> None:
+        self.root = root or os.getpid()
         self.interval_s = interval_s
+        self.memory = memory
         self.cpu: dict[int, float] = {}  # descendant pid -> last CPU seconds seen
         self.peak_pss_mb = 0.0
         self._stop = threading.Event()
@@ -116,34 +143,21 @@ class TreeMonitor:
             self._sample()
 
     def _sample(self) -> None:
-        parents: dict[int, int] = {}
-        times: dict[int, float] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            parents[int(entry)] = int(fields[1])
-            times[int(entry)] = (int(fields[11]) + int(fields[12])) / self._tick
-        me = os.getpid()
-        tree = {me}
-        grew = True
-        while grew:
-            found = {pid for pid, ppid in parents.items() if ppid in tree} - tree
-            tree |= found
-            grew = bool(found)
         pss_kb = 0
-        for pid in tree:
-            if pid != me:
-                self.cpu[pid] = times.get(pid, self.cpu.get(pid, 0.0))
-            try:
-                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-            except OSError:
-                continue
-            pss_kb += int(rollup.split("\nPss:", 1)[1].split()[0])
+        for pid in process_tree(self.root):
+            if pid != self.root:
+                try:
+                    stat = Path(f"/proc/{pid}/stat").read_text()
+                    fields = stat[stat.rindex(")") + 2 :].split()
+                    self.cpu[pid] = (int(fields[11]) + int(fields[12])) / self._tick
+                except (OSError, ValueError, IndexError):
+                    pass
+            if self.memory:
+                try:
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                    pss_kb += int(rollup.split("\nPss:", 1)[1].split()[0])
+                except (OSError, IndexError):
+                    continue
         self.peak_pss_mb = max(self.peak_pss_mb, pss_kb / 1024)
 
 
@@ -175,10 +189,9 @@ def run_pipeline(port: int, count: int, workers: int, out: multiprocessing.Queue
             cold_s = time.perf_counter() - t0
             main_cpu = time.process_time() - cpu0
         parse_cpu = monitor.descendants_cpu_s()
-        with TreeMonitor() as warm_monitor:
-            t0 = time.perf_counter()
-            warm = jobs.collect_all(svc, force=True)
-            warm_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        warm = jobs.collect_all(svc, force=True)
+        warm_s = time.perf_counter() - t0
         store.close()
     out.put(
         {
@@ -190,7 +203,6 @@ def run_pipeline(port: int, count: int, workers: int, out: multiprocessing.Queue
             "failed": len(cold.failed),
             "not_modified": warm.not_modified,
             "peak_mb": peak_rss_mb(),
-            "tree_peak_mb": max(monitor.peak_pss_mb, warm_monitor.peak_pss_mb),
             "first_failure": cold.failed[0] if cold.failed else None,
         }
     )
@@ -227,13 +239,22 @@ def cpu_floor(count: int) -> tuple[float, int]:
     return time.perf_counter() - t0, entries
 
 
+def _cpu_s(pid: int | None) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def in_process(target, *args):  # type: ignore[no-untyped-def]
+    """Run a phase in a process of its own; its tree's peak memory is sampled from here, outside it."""
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     proc = multiprocessing.Process(target=target, args=(*args, queue))
     proc.start()
-    result = queue.get(timeout=900)
+    assert proc.pid is not None
+    with TreeMonitor(proc.pid, interval_s=0.2, memory=True) as watcher:
+        result = queue.get(timeout=900)
     proc.join()
-    return result
+    return {**result, "tree_peak_mb": watcher.peak_pss_mb}
 
 
 def main() -> int:
@@ -257,7 +278,9 @@ def main() -> int:
         f"{args.workers} fetch workers, {os.cpu_count()} cores"
     )
     try:
+        server_cpu0 = _cpu_s(server.pid)
         ours = in_process(run_pipeline, port, args.feeds, args.workers)
+        server_cpu = _cpu_s(server.pid) - server_cpu0
         print(
             f"pipeline  cold {ours['cold_s']:6.2f} s   warm {ours['warm_s']:5.2f} s   "
             f"{ours['new_items']} items ({ours['new_items'] / ours['cold_s']:,.0f} items/s)   "
@@ -271,6 +294,7 @@ def main() -> int:
         print(
             f"          peak memory of all its processes (sum of PSS, sampled): {ours['tree_peak_mb']:.0f} MB"
         )
+        print(f"          the loopback server used {server_cpu:.1f} CPU-s of the same cores (cold and warm)")
         if ours["first_failure"]:
             print(f"          first failure: {ours['first_failure']}")
         if not args.skip_reader:
