@@ -377,6 +377,7 @@ class DigestEntry:
     score: float = 0.0
     member_id: str | None = None
     embargo_until: datetime | None = None
+    trials: tuple[tuple[str, str], ...] = ()  # (trial identifier, public registry URL) named in the item
 
 
 @dataclass(frozen=True)

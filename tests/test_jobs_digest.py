@@ -229,3 +229,15 @@ def test_a_test_send_goes_to_the_given_addresses_only_and_is_kept_apart(svc, tmp
     assert all(m["Subject"].startswith("[TEST] ") for m in messages)
     assert svc.store.deliveries.count_states(digest.id) == {}  # real deliveries untouched
     assert svc.store.digests.get(digest.id).status == "draft"
+
+
+def test_trial_identifiers_become_registry_links_in_the_digest(svc) -> None:
+    from pipeline.render import render_digest
+
+    jobs.curate_new(svc)
+    digest = jobs.load_digest(svc, jobs.build_draft(svc).id)
+    entry = next(e for e in digest.all_entries() if "VB10.16" in e.title)
+    assert ("NCT04405349", "https://clinicaltrials.gov/study/NCT04405349") in entry.trials
+    rendered = render_digest(digest, svc.config.settings)
+    assert 'href="https://clinicaltrials.gov/study/NCT04405349"' in rendered.html
+    assert "NCT04405349: https://clinicaltrials.gov/study/NCT04405349" in rendered.text

@@ -149,6 +149,7 @@ def load_digest(svc: Services, digest_id: int) -> Digest:
                 also_reported=tuple(also),
                 score=curation.score if curation else 0.0,
                 member_id=(source.member_id or source.id) if source.member else None,
+                trials=curation.trials if curation else (),
             )
         )
     order = list(svc.config.settings.digest.section_order) or [t.id for t in svc.config.themes]

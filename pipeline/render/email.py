@@ -45,6 +45,7 @@ class EntryView:
     image_url: str | None
     image_alt: str
     also: tuple[tuple[str, str | None], ...]  # (name, url) of other members that reported it
+    trials: tuple[tuple[str, str], ...] = ()  # (identifier, registry URL) of trials the item names
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def _entry_view(entry: DigestEntry, digest: Digest, settings: Settings, warnings
         also=tuple(
             (a.name, with_utm(a.url, utm) if is_http_url(a.url) else None) for a in entry.also_reported
         ),
+        trials=tuple((ident, url) for ident, url in entry.trials if is_http_url(url)),
     )
 
 

@@ -14,6 +14,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "greeting": "Hello {name},",
         "in_this_issue": "In this issue",
         "also_reported_by": "Also reported by",
+        "trial_registry": "Trial registry",
         "member_submissions": "From our members",
         "events": "Events",
         "why_you_receive": (
@@ -38,6 +39,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "greeting": "Hei {name},",
         "in_this_issue": "I denne utgaven",
         "also_reported_by": "Også omtalt av",
+        "trial_registry": "Studieregister",
         "member_submissions": "Fra medlemmene",
         "events": "Arrangementer",
         "why_you_receive": (
