@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, or_, select, update
 
-from pipeline.store.items import _chunks, to_item
+from pipeline.store.db import chunks
+from pipeline.store.items import to_item
 from pipeline.store.schema import curations, editor_decisions, items, tags
 from pipeline.types import Curation, EditorDecision, Evidence, StoredItem, Tag
 
@@ -37,7 +38,7 @@ class Curations:
         with self._engine.begin() as conn:
             # Deletes go in chunks (a statement takes a bounded number of ids); inserts are one
             # executemany each, compiled once: per-chunk statements cost more than the rows themselves.
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(delete(tags).where(tags.c.item_id.in_(chunk)))
                 conn.execute(delete(curations).where(curations.c.item_id.in_(chunk)))
             _insert_many(conn, curations, curation_rows)
@@ -58,7 +59,7 @@ class Curations:
             if item_ids is None:
                 return {r[0]: r[1] for r in conn.execute(q)}
             out: dict[int, str] = {}
-            for chunk in _chunks(list(item_ids)):
+            for chunk in chunks(list(item_ids)):
                 out.update({r[0]: r[1] for r in conn.execute(q.where(curations.c.item_id.in_(chunk)))})
             return out
 
@@ -66,7 +67,7 @@ class Curations:
         """Group key -> the ids of the items in it."""
         out: dict[str, list[int]] = {}
         with self._engine.connect() as conn:
-            for chunk in _chunks(list(keys)):
+            for chunk in chunks(list(keys)):
                 rows = conn.execute(
                     select(curations.c.group_key, curations.c.item_id)
                     .where(curations.c.group_key.in_(chunk))
@@ -80,7 +81,7 @@ class Curations:
         ids = list(item_ids)
         out: dict[int, Curation] = {}
         with self._engine.connect() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 tag_rows = (
                     conn.execute(
                         select(tags)
@@ -119,8 +120,8 @@ class Curations:
         q = select(editor_decisions).order_by(editor_decisions.c.id)
         out: dict[int, list[EditorDecision]] = {}
         with self._engine.connect() as conn:
-            chunks = [None] if item_ids is None else list(_chunks(list(item_ids)))
-            for chunk in chunks:
+            slices = [None] if item_ids is None else list(chunks(list(item_ids)))
+            for chunk in slices:
                 query = q if chunk is None else q.where(editor_decisions.c.item_id.in_(chunk))
                 for r in conn.execute(query).mappings():
                     out.setdefault(r["item_id"], []).append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,16 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+#: SQLite allows 32,766 bound parameters; IN lists and bulk writes stay well under it.
+CHUNK = 500
+
+
+def chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    """`values` in slices of at most `size`."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def new_id(result: Any) -> int:

@@ -10,11 +10,9 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
 
+from pipeline.store.db import chunks
 from pipeline.store.schema import items
 from pipeline.types import ParsedItem, StoredItem
-
-#: SQLite allows 32,766 bound parameters; keep IN lists well under it.
-_CHUNK = 500
 
 # Built once: ingest runs per source, and constructing a statement (and its cache key) each time cost more
 # than executing it. Expanding parameters take the IN lists.
@@ -52,7 +50,7 @@ class Items:
         """Which of these canonical URLs are stored already (by any source)."""
         found: set[str] = set()
         with self._engine.connect() as conn:
-            for chunk in _chunks(list(canonical_urls)):
+            for chunk in chunks(list(canonical_urls)):
                 rows = conn.execute(select(items.c.canonical_url).where(items.c.canonical_url.in_(chunk)))
                 found.update(r[0] for r in rows)
         return found
@@ -114,14 +112,14 @@ class Items:
         self, conn: Any, source_id: str, guids: list[str]
     ) -> dict[str, tuple[int, str, str]]:
         out: dict[str, tuple[int, str, str]] = {}
-        for chunk in _chunks(guids):
+        for chunk in chunks(guids):
             rows = conn.execute(_BY_GUID, {"source_id": source_id, "guids": chunk})
             out.update({r.guid: (r.id, r.content_hash, r.canonical_url) for r in rows})
         return out
 
     def _existing_urls(self, conn: Any, urls: list[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(urls):
+        for chunk in chunks(urls):
             found.update(r[0] for r in conn.execute(_TAKEN_URLS, {"urls": chunk}))
         return found
 
@@ -150,7 +148,7 @@ class Items:
             wanted = list(ids)
             out: list[StoredItem] = []
             with self._engine.connect() as conn:
-                for chunk in _chunks(wanted):
+                for chunk in chunks(wanted):
                     out.extend(to_item(r) for r in conn.execute(q.where(items.c.id.in_(chunk))).mappings())
             return out
         with self._engine.connect() as conn:
@@ -201,8 +199,3 @@ def to_item(row: Any) -> StoredItem:
         origin=row["origin"],
         content_hash=row["content_hash"],
     )
-
-
-def _chunks(values: list[Any]) -> Iterable[list[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]

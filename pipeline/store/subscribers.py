@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from pipeline.errors import NotFound
-from pipeline.store.db import new_id
-from pipeline.store.items import _chunks
+from pipeline.store.db import chunks, new_id
 from pipeline.store.schema import deliveries, subscribers, suppressions
 from pipeline.types import Subscriber
 
@@ -145,7 +144,7 @@ class Subscribers:
         with self._engine.begin() as conn:
             existing: dict[str, Subscriber] = {}
             suppressed: set[str] = set()
-            for chunk in _chunks([r["email"] for r in wanted]):
+            for chunk in chunks([r["email"] for r in wanted]):
                 for row in conn.execute(select(subscribers).where(subscribers.c.email.in_(chunk))).mappings():
                     existing[row["email"]] = _to_subscriber(row)
                 hashes = [email_hash(e) for e in chunk]
@@ -184,7 +183,7 @@ class Subscribers:
                     )
             if inserts:
                 conn.execute(insert(subscribers), inserts)
-                for chunk in _chunks([r["email"] for r in inserts]):
+                for chunk in chunks([r["email"] for r in inserts]):
                     for row in conn.execute(
                         select(subscribers).where(subscribers.c.email.in_(chunk))
                     ).mappings():
