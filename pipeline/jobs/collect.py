@@ -48,6 +48,8 @@ class CollectReport:
 ProgressHook = Callable[[SourceResult], None]
 #: A document that takes longer than this to parse is abandoned (its source fails with that reason).
 PARSE_TIME_LIMIT_S = 30.0
+#: At most this many finished sources share one transaction.
+STORE_BATCH = 50
 
 
 def select_sources(config: Config, source_ids: Iterable[str]) -> list[Source]:
@@ -95,8 +97,8 @@ def collect_all(
 ) -> CollectReport:
     """Fetch the due sources in a thread pool; store each source's items and health as it completes.
 
-    Each source is committed in its own transaction the moment it finishes, so a crash loses at most the
-    sources in flight, and the next run picks them up (they are still due).
+    Each source is committed as soon as it finishes (with any others that finished meanwhile), so a crash
+    loses at most the sources in flight, and the next run picks them up (they are still due).
     """
     now = svc.clock()
     states = svc.store.sources.all()
@@ -127,14 +129,14 @@ def collect_all(
         with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="collect") as pool:
             for s in sources:
                 pool.submit(work, s)
-            for _ in sources:
-                source, collected = finished.get()
-                result = _store_result(
-                    svc, source, states.get(source.id, SourceState(source_id=source.id)), collected
-                )
-                _count(report, result)
-                if on_result:
-                    on_result(result)
+            remaining = len(sources)
+            while remaining:
+                batch = _take_finished(finished, limit=min(remaining, STORE_BATCH))
+                remaining -= len(batch)
+                for result in _store_results(svc, batch, states):
+                    _count(report, result)
+                    if on_result:
+                        on_result(result)
     finally:
         fetcher.close()
         parser_pool.close()
@@ -160,15 +162,36 @@ def _failed(source: Source, error: str) -> SourceResult:
     return SourceResult(source_id=source.id, ok=False, error_kind="internal", error=error)
 
 
-def _store_result(svc: Services, source: Source, state: SourceState, result: SourceResult) -> SourceResult:
-    """Store one source's items and health in one transaction; return the result with what was new."""
+def _take_finished(
+    finished: queue.SimpleQueue[tuple[Source, SourceResult]], *, limit: int
+) -> list[tuple[Source, SourceResult]]:
+    """The next finished source (waiting for it), and any others already finished, up to `limit`."""
+    batch = [finished.get()]
+    while len(batch) < limit:
+        try:
+            batch.append(finished.get_nowait())
+        except queue.Empty:
+            break
+    return batch
+
+
+def _store_results(
+    svc: Services, batch: list[tuple[Source, SourceResult]], states: dict[str, SourceState]
+) -> list[SourceResult]:
+    """Store the items and health of sources that finished together, in one transaction; the results
+    with what was new. Sources finishing while the last batch was written share one commit, which costs
+    far less than a commit each, and a crash still loses only sources not yet written."""
     now = svc.clock()
+    stored: list[SourceResult] = []
     with svc.store.transaction() as conn:
-        if result.ok and result.items:
-            ingested = svc.store.items.ingest(conn, source.id, result.items, now)
-            result = replace(result, new_items=ingested.new, updated_items=ingested.updated)
-        svc.store.sources.save(next_state(source, state, result, now), conn)
-    return result
+        for source, result in batch:
+            if result.ok and result.items:
+                ingested = svc.store.items.ingest(conn, source.id, result.items, now)
+                result = replace(result, new_items=ingested.new, updated_items=ingested.updated)
+            state = states.get(source.id, SourceState(source_id=source.id))
+            svc.store.sources.save(next_state(source, state, result, now), conn)
+            stored.append(result)
+    return stored
 
 
 def _count(report: CollectReport, result: SourceResult) -> None:
