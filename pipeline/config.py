@@ -183,6 +183,7 @@ def parse_config(text: str, *, file: str = "sources.yaml") -> Config:
     theme_ids = {t.id for t in themes}
     sources = _sources(data.get("sources"), data, theme_ids, problems)
     _check_section_order(settings, theme_ids, data, problems)
+    _check_schedule(settings, data, problems)
     members = _members(data.get("members"), sources, data, problems)
     problems.raise_if_any()
     noise = data.get("noise") or {}
@@ -548,6 +549,37 @@ def _members(node: Any, sources: list[Source], root: Node, problems: _Problems) 
         aliases = tuple(dict.fromkeys((*(known.aliases if known else ()), *s.aliases)))
         listed[mid] = Member(id=mid, name=known.name if known else s.name, aliases=aliases)
     return tuple(listed.values())
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CADENCES = ("daily", "weekly", "fortnightly", "monthly")
+
+
+def _check_schedule(settings: Settings, root: Node, problems: _Problems) -> None:
+    digest = settings.digest
+    node = root.get("settings") if isinstance(root.get("settings"), Node) else root
+    where = node.get("digest") if isinstance(node, Node) and isinstance(node.get("digest"), Node) else node
+    if digest.send_day.lower() not in WEEKDAYS:
+        problems.add(
+            f"settings.digest.send_day '{digest.send_day}' is not a weekday",
+            at=where,
+            key="send_day",
+            fix="write monday, tuesday, ... or sunday",
+        )
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", digest.send_time):
+        problems.add(
+            f"settings.digest.send_time '{digest.send_time}' is not a time",
+            at=where,
+            key="send_time",
+            fix='write 24-hour HH:MM in quotes, e.g. "09:00"',
+        )
+    if digest.cadence not in CADENCES:
+        problems.add(
+            f"settings.digest.cadence '{digest.cadence}' is unknown",
+            at=where,
+            key="cadence",
+            fix=f"use one of: {', '.join(CADENCES)}",
+        )
 
 
 def _check_section_order(settings: Settings, theme_ids: set[str], root: Node, problems: _Problems) -> None:

@@ -17,18 +17,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline import jobs
+from pipeline.jobs.digest import send_clock
 
 log = logging.getLogger(__name__)
 LOCK = "scheduler"
-WEEKDAYS = {
-    "monday": "mon",
-    "tuesday": "tue",
-    "wednesday": "wed",
-    "thursday": "thu",
-    "friday": "fri",
-    "saturday": "sat",
-    "sunday": "sun",
-}
 
 
 def holder_id() -> str:
@@ -83,8 +75,9 @@ def build_scheduler(svc: jobs.Services, *, holder: str) -> BackgroundScheduler:
     scheduler.add_job(
         collect_and_curate, IntervalTrigger(minutes=30), args=args, id="collect", replace_existing=True
     )
-    hour, minute = (int(x) for x in settings.digest.send_time.split(":"))
-    day = WEEKDAYS.get(settings.digest.send_day.lower(), "thu")
+    # The open draft is refreshed every day, three hours before the send time, for the team to review;
+    # approved digests go out at their own scheduled time (see jobs.digest.next_send_slot).
+    hour, minute = send_clock(settings.digest)
     scheduler.add_job(
         refresh_draft,
         CronTrigger(hour=max(hour - 3, 0), minute=minute),
@@ -96,7 +89,6 @@ def build_scheduler(svc: jobs.Services, *, holder: str) -> BackgroundScheduler:
     scheduler.add_job(
         heartbeat, IntervalTrigger(seconds=30), args=[*args, holder], id="heartbeat", replace_existing=True
     )
-    log.info("digest day %s at %s", day, settings.digest.send_time)
     return scheduler
 
 

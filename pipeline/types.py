@@ -71,6 +71,10 @@ class Theme:
     exclude: ThemeTerms = ThemeTerms()
     weight: float = 1.0
 
+    def label_in(self, language: str) -> str:
+        """The heading for readers of `language` (the English label where no Norwegian one is given)."""
+        return self.label_no if language == "no" and self.label_no else self.label
+
 
 @dataclass(frozen=True)
 class HttpSettings:

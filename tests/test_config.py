@@ -126,3 +126,13 @@ def test_environment_check_names_missing_secrets() -> None:
     assert any("PIPELINE_SECRET_KEY" in w for w in warnings)
     assert any("MAILGUN_API_KEY" in w for w in warnings)
     assert check_environment(config, env={"PIPELINE_SECRET_KEY": "x" * 32, "MAILGUN_API_KEY": "k"}) == []
+
+
+def test_a_misspelt_schedule_is_an_error_with_the_fix() -> None:
+    text = GOOD.replace(
+        "settings:\n", 'settings:\n  digest: {send_day: thurday, send_time: "9am", cadence: weakly}\n'
+    )
+    message = str(_error(text))
+    assert "send_day 'thurday' is not a weekday" in message
+    assert "send_time '9am' is not a time" in message and "HH:MM" in message
+    assert "cadence 'weakly' is unknown" in message

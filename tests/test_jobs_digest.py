@@ -241,3 +241,33 @@ def test_trial_identifiers_become_registry_links_in_the_digest(svc) -> None:
     rendered = render_digest(digest, svc.config.settings)
     assert 'href="https://clinicaltrials.gov/study/NCT04405349"' in rendered.html
     assert "NCT04405349: https://clinicaltrials.gov/study/NCT04405349" in rendered.text
+
+
+def test_approval_schedules_the_next_configured_send_slot() -> None:
+    from pipeline.jobs.digest import next_send_slot
+    from pipeline.types import DigestSettings
+
+    weekly = DigestSettings(cadence="weekly", send_day="thursday", send_time="09:00")
+    monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Oslo
+    assert next_send_slot(weekly, "Europe/Oslo", monday) == datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    thursday_late = datetime(2026, 12, 3, 8, 30, tzinfo=UTC)  # past this week's slot: next week's
+    assert next_send_slot(weekly, "Europe/Oslo", thursday_late) == datetime(2026, 12, 10, 8, 0, tzinfo=UTC)
+    # local wall-clock time across summer time: 09:00 in Oslo is 07:00 UTC in April
+    spring = datetime(2027, 3, 26, 12, 0, tzinfo=UTC)
+    assert next_send_slot(weekly, "Europe/Oslo", spring) == datetime(2027, 4, 1, 7, 0, tzinfo=UTC)
+    daily = DigestSettings(cadence="daily", send_time="06:30")
+    assert next_send_slot(daily, "Europe/Oslo", monday) == datetime(2026, 12, 1, 5, 30, tzinfo=UTC)
+
+
+def test_approve_without_a_time_waits_for_the_slot_and_the_scheduler_sends_it_then(svc) -> None:
+    jobs.curate_new(svc)
+    digest = jobs.build_draft(svc)
+    record = jobs.approve(svc, digest.id)
+    assert record.scheduled_at == datetime(
+        2026, 12, 3, 8, 0, tzinfo=UTC
+    )  # NOW is a Monday; send_day Thursday
+    svc.store.subscribers.add("ada@example.org", now=NOW)
+    assert jobs.send_scheduled(svc) == []  # not yet
+    svc.clock = lambda: datetime(2026, 12, 3, 8, 1, tzinfo=UTC)
+    [report] = jobs.send_scheduled(svc)
+    assert report["sent"] == 1 and svc.store.digests.get(digest.id).status == "sent"

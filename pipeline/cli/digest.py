@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pipeline import jobs
 from pipeline.cli import arg, command, console, emit_json, open_services
@@ -74,13 +75,14 @@ def cmd_lint(args: argparse.Namespace) -> int:
     arg(
         "--at",
         metavar="TIME",
-        help="send at this time (default: at once, on the next scheduler tick or send)",
+        help="schedule the send for this time (default: the next send_day at send_time)",
     ),
 )
 def cmd_approve(args: argparse.Namespace) -> int:
     svc = open_services(args)
+    tz = svc.config.settings.timezone
     try:
-        at = parse_when(args.at, svc.config.settings.timezone) if args.at else None
+        at = parse_when(args.at, tz) if args.at else None
         record = jobs.approve(svc, args.digest_id, at=at)
     finally:
         svc.close()
@@ -93,7 +95,11 @@ def cmd_approve(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(f"digest {record.id} approved; it goes out at {record.scheduled_at:%Y-%m-%d %H:%M} UTC")
+        when = record.scheduled_at.astimezone(ZoneInfo(tz)) if record.scheduled_at else None
+        print(
+            f"digest {record.id} approved; the scheduler in `serve` sends it at {when:%Y-%m-%d %H:%M} ({tz});"
+            f" `python run.py send {record.id}` sends it now"
+        )
     return 0
 
 

@@ -156,7 +156,7 @@ def assemble_draft(
 ) -> tuple[DigestSection, ...]:
     """The sections of a draft digest for these candidates (the period's items, chosen by the caller)."""
     order = list(settings.section_order) or [t.id for t in themes]
-    labels = {t.id: (t.label_no if language == "no" else t.label) for t in themes}
+    labels = {t.id: t.label_in(language) for t in themes}
     entries: dict[str, list[DigestEntry]] = {theme: [] for theme in order}
     per_member: dict[str, int] = {}
     for story in _stories([c for c in candidates if eligible(c, now)], settings, now):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from pipeline.curate.curation import apply_editor_decisions, curate_item, group_overrides
+from pipeline.curate.curation import apply_editor_decisions, curate_item, group_overrides, member_of_source
 from pipeline.curate.groups import GroupInput, group_items
 from pipeline.curate.members import MemberMatcher, member_matcher
 from pipeline.curate.noise import NoiseMatcher, noise_matcher
@@ -306,7 +306,7 @@ def regroup(svc: Services, *, since: datetime, until: datetime) -> tuple[int, in
             published=i.published,
             language=curations[i.id].language,
             source_id=i.source_id,
-            source_member_id=_member_id(source_of(ctx, i.source_id)),
+            source_member_id=member_of_source(source_of(ctx, i.source_id)),
             members=curations[i.id].members,
         )
         for i in window
@@ -332,10 +332,6 @@ def group_window(
     """`group_items` on a window's items, with the garbage collector paused (see gc_paused)."""
     with gc_paused():
         return group_items(inputs, previous=previous, overrides=overrides)
-
-
-def _member_id(source: Source) -> str | None:
-    return (source.member_id or source.id) if source.member else None
 
 
 def decide(svc: Services, decision: EditorDecision) -> Curation:

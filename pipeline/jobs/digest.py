@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
+from pipeline.curate.curation import member_of_source
 from pipeline.curate.draft import DraftCandidate, assemble_draft, blurb
 from pipeline.errors import DigestError, LintFailed
 from pipeline.jobs.curate import curation_context, source_of
@@ -14,8 +16,18 @@ from pipeline.jobs.services import Services
 from pipeline.render import archive_url, lint_digest, render_archive, render_digest
 from pipeline.render.environment import format_day
 from pipeline.store.digests import DigestRecord, EntryRecord
-from pipeline.types import AlsoReported, Digest, DigestEntry, DigestSection, Finding, Rendered, Settings
+from pipeline.types import (
+    AlsoReported,
+    Digest,
+    DigestEntry,
+    DigestSection,
+    DigestSettings,
+    Finding,
+    Rendered,
+    Settings,
+)
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CADENCE = {
     "daily": timedelta(days=1),
     "weekly": timedelta(days=7),
@@ -98,6 +110,25 @@ def draft_candidates(svc: Services, start: datetime, end: datetime) -> list[Draf
     ]
 
 
+def send_clock(digest: DigestSettings) -> tuple[int, int]:
+    """(hour, minute) of settings.digest.send_time; config validation guarantees the HH:MM form."""
+    hour, minute = digest.send_time.split(":")
+    return int(hour), int(minute)
+
+
+def next_send_slot(digest: DigestSettings, timezone: str, now: datetime) -> datetime:
+    """The next configured send time after `now`, in UTC: send_time every day for a daily cadence,
+    otherwise send_time on send_day. Local wall-clock time, so a summer-time change moves nothing."""
+    local = now.astimezone(ZoneInfo(timezone))
+    hour, minute = send_clock(digest)
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if digest.cadence != "daily":
+        slot += timedelta(days=(WEEKDAYS.index(digest.send_day.lower()) - local.weekday()) % 7)
+    if slot <= local:
+        slot += timedelta(days=1 if digest.cadence == "daily" else 7)
+    return slot.astimezone(UTC)
+
+
 def subject_for(settings: Settings, end: datetime) -> str:
     day = format_day(end, settings.language, settings.timezone)
     return settings.digest.subject.format(name=settings.branding.name, date=day)
@@ -116,7 +147,7 @@ def load_digest(svc: Services, digest_id: int) -> Digest:
     group_keys = {c.group_key for c in curations.values() if c.group_key}
     siblings = svc.store.curations.group_members(group_keys)
     sibling_items = {i.id: i for i in svc.store.items.list(ids={m for ids in siblings.values() for m in ids})}
-    labels = {t.id: (t.label_no if record.language == "no" else t.label) for t in svc.config.themes}
+    labels = {t.id: t.label_in(record.language) for t in svc.config.themes}
     by_section: dict[str, list[DigestEntry]] = {}
     for row in sorted(rows, key=lambda r: (r.section, r.position)):
         item = items.get(row.item_id)
@@ -148,7 +179,7 @@ def load_digest(svc: Services, digest_id: int) -> Digest:
                 image_alt=row.title_override or item.title,
                 also_reported=tuple(also),
                 score=curation.score if curation else 0.0,
-                member_id=(source.member_id or source.id) if source.member else None,
+                member_id=member_of_source(source),
                 trials=curation.trials if curation else (),
             )
         )
@@ -179,7 +210,7 @@ def in_language(digest: Digest, language: str, svc: Services) -> Digest:
     """The same digest with its headings in another language (for subscribers who chose it)."""
     if language == digest.language:
         return digest
-    labels = {t.id: (t.label_no if language == "no" else t.label) for t in svc.config.themes}
+    labels = {t.id: t.label_in(language) for t in svc.config.themes}
     sections = tuple(replace(s, label=labels.get(s.theme, s.label)) for s in digest.sections)
     return replace(digest, language=language, sections=sections)  # type: ignore[arg-type]
 
@@ -199,7 +230,8 @@ def errors_of(findings: list[Finding]) -> list[Finding]:
 
 
 def approve(svc: Services, digest_id: int, *, at: datetime | None = None, by: str = "cli") -> DigestRecord:
-    """Approve (and schedule) a digest; lint errors block approval."""
+    """Approve a digest and schedule it: at `at`, else at the next configured send slot (send_day and
+    send_time). Lint errors block approval. `send` still sends an approved digest at once when asked."""
     _, _, findings = lint(svc, digest_id)
     errors = errors_of(findings)
     if errors:
@@ -208,9 +240,9 @@ def approve(svc: Services, digest_id: int, *, at: datetime | None = None, by: st
             + "; ".join(f"{f.code}: {f.message}" for f in errors[:5])
             + (f" (+{len(errors) - 5} more)" if len(errors) > 5 else "")
         )
-    return svc.store.digests.transition(
-        digest_id, "approved", svc.clock(), by=by, scheduled_at=at or svc.clock()
-    )
+    settings = svc.config.settings
+    when = at or next_send_slot(settings.digest, settings.timezone, svc.clock())
+    return svc.store.digests.transition(digest_id, "approved", svc.clock(), by=by, scheduled_at=when)
 
 
 def render_to(svc: Services, digest_id: int, out: Path) -> list[Path]:

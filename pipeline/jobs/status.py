@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pipeline.curate.curation import member_of_source
 from pipeline.jobs.services import Services
 from pipeline.types import Source, SourceState
 
@@ -88,9 +89,9 @@ def members_not_featured(svc: Services, digests: int = COVERAGE_DIGESTS) -> list
     featured: set[str] = set()
     sources = {s.id: s for s in svc.config.sources}
     for item in svc.store.items.list(ids=item_ids):
-        source = sources.get(item.source_id)
-        if source is not None and source.member:
-            featured.add(source.member_id or source.id)
+        member = member_of_source(sources[item.source_id]) if item.source_id in sources else None
+        if member:
+            featured.add(member)
     for curation in svc.store.curations.get_many(item_ids).values():
         featured.update(curation.members)
     return sorted(m.id for m in svc.config.members if m.id not in featured)

@@ -240,7 +240,7 @@ def _page(template: str, lang: str, **context: Any) -> str:
         lang=lang,
         t=texts(lang),
         settings=config.settings,
-        themes=[(th.id, th.label_no if lang == "no" and th.label_no else th.label) for th in config.themes],
+        themes=[(th.id, th.label_in(lang)) for th in config.themes],
         languages=list(subscribe_jobs.LANGUAGES),
         **context,
     )
