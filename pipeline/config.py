@@ -160,7 +160,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def read_yaml(text: str) -> dict[str, Any]:
     """A sources.yaml document as plain data, read the way `load_config` reads it (`no` stays "no")."""
     data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    return _plain(data) if isinstance(data, Mapping) else {}
+    return plain_data(data) if isinstance(data, Mapping) else {}
 
 
 def parse_config(text: str, *, file: str = "sources.yaml") -> Config:
@@ -192,7 +192,7 @@ def parse_config(text: str, *, file: str = "sources.yaml") -> Config:
         settings=settings,
         sources=tuple(sources),
         themes=tuple(themes),
-        noise=_plain(noise),
+        noise=plain_data(noise),
         members=members,
     )
 
@@ -605,12 +605,13 @@ def _dataclass_from(
         problems.add(f"{where} must be a mapping")
         return cls()
     known = {f.name: f for f in fields(cls)}
+    defaults = cls()
     _check_keys(node, set(known), problems, where)
     values: dict[str, Any] = {}
     for key, value in node.items():
         if key not in known:
             continue
-        default = getattr(cls(), key)
+        default = getattr(defaults, key)
         try:
             if key in converters:
                 values[key] = converters[key](value or ())
@@ -683,10 +684,11 @@ def _asdict_shallow(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
-def _plain(value: Any) -> Any:
-    """Node trees back to plain dicts, for values handed on unchanged."""
+def plain_data(value: Any) -> Any:
+    """Plain dicts and lists from our Node trees or from a YAML 1.1 reader (yaml.safe_load), where a key
+    read as False was the Norwegian `no`."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return {("no" if k is False else str(k)): plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_data(v) for v in value]
     return value

@@ -9,13 +9,14 @@ read it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from pipeline.config import read_yaml
+from pipeline.config import plain_data, read_yaml
+from pipeline.errors import ConfigError
 from pipeline.types import Language, SourceKind
 
 
@@ -71,7 +72,7 @@ def demo_config(base_url: str, host_port: str, *, base_config: Mapping[str, Any]
                 outbox_dir: str | None = None) -> dict[str, Any]:
     """The demo configuration as plain data: the base config's settings, themes, noise and members, with
     loopback access allowed for `host_port`, delivery through the outbox, and the demo sources."""
-    base = _plain(base_config)
+    base = plain_data(base_config)
     settings = copy.deepcopy(base.get("settings") or {})
     http = settings.setdefault("http", {})
     http["allow_private"] = [host_port]
@@ -123,17 +124,5 @@ def read_base_config(text: str) -> dict[str, Any]:
     """The project's sources.yaml as plain data, for `base_config` (its `no:` keys stay the string "no")."""
     data = read_yaml(text)
     if not data:
-        raise ValueError("sources.yaml must be a mapping with settings, sources and themes")
-    return _plain(data)
-
-
-def _plain(value: Any) -> Any:
-    """Plain dicts and lists (yaml.safe_dump refuses dict subclasses such as the config loader's nodes).
-
-    A key read as False was `no` under YAML 1.1 (yaml.safe_load): it is the Norwegian term list.
-    """
-    if isinstance(value, Mapping):
-        return {("no" if k is False else str(k)): _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return [_plain(v) for v in value]
-    return value
+        raise ConfigError("the base config is empty", fix="run the demo with the project's sources.yaml")
+    return data

@@ -4,7 +4,7 @@ provider events."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from pipeline.deliver.audience import segment_key, segment_parts
@@ -38,7 +38,7 @@ def provider_for(svc: Services, name: str | None = None) -> Provider:
     return make_provider(chosen, svc.config.settings.delivery, svc.env)
 
 
-def personaliser_factory(svc: Services, digest: Digest, secret: str):  # type: ignore[no-untyped-def]
+def personaliser_factory(svc: Services, digest: Digest, secret: str) -> Callable[[str], Personaliser]:
     """segment key -> that segment's personaliser: render and inline once per segment, never per person."""
     settings = svc.config.settings
 
