@@ -9,8 +9,9 @@ another source (reworded title, same lede). They are spread over time at about 1
 members publishing a few items a week each, plus partners and media). Prints items per second per
 phase and overall, and how the time per item grows from the smallest to the largest size.
 
-Storing: by default the curations are written to the real store on a SQLite file (tags with evidence,
-group keys), as `run.py curate` does; `--no-store` leaves that out.
+What is timed is the real job (`pipeline.jobs.curate.curate_items`, what `run.py curate` runs) on a
+SQLite file: tagging (themes with evidence, noise, members, trial links, score) in a process pool, each
+chunk stored as it comes back, then grouping the window and storing the group keys.
 """
 
 from __future__ import annotations
@@ -19,24 +20,19 @@ import argparse
 import random
 import re
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.curate.groups import GroupInput  # noqa: E402
-from pipeline.curate.members import MemberMatcher  # noqa: E402
-from pipeline.curate.noise import NoiseMatcher  # noqa: E402
-from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping, themes_from_mapping  # noqa: E402
-from pipeline.jobs.curate import CurationContext, curate_batch, gc_paused, group_window  # noqa: E402
-from pipeline.types import Curation, DigestSettings, Source, StoredItem  # noqa: E402
-
-Store = Callable[[Sequence[tuple[StoredItem, Curation]]], Any]
+from pipeline.jobs.curate import curate_items  # noqa: E402
+from pipeline.jobs.services import Services  # noqa: E402
+from pipeline.types import StoredItem  # noqa: E402
 
 MEMBERS = [
     ("nykode", ("Nykode Therapeutics", "Nykode", "Vaccibody")),
@@ -219,6 +215,7 @@ def generate_items(
                     source_id="occ",
                     title=title,
                     url=f"https://example.org/occ/{i}",
+                    canonical_url=f"https://example.org/occ/{i}",
                     published=published,
                     first_seen=published,
                 )
@@ -251,122 +248,85 @@ def generate_items(
     return items
 
 
-def _config() -> dict[str, Any]:
-    from pipeline.config import read_yaml
-
-    return read_yaml((ROOT / "sources.yaml").read_text(encoding="utf-8"))
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
-def run(n: int, *, seed: int = 7, store: Store | None = None, workers: int | None = None) -> dict[str, float]:
-    """Curate and group `n` generated items as `run.py curate` does (a process pool for a large batch,
-    one per core unless `workers` says otherwise); returns seconds per phase (and for storing when given)."""
-    config = _config()
-    ctx = CurationContext(
-        themes=ThemeMatcher(themes_from_mapping(config["themes"])),
-        noise=NoiseMatcher(noise_rules_from_mapping(config.get("noise") or {})),
-        members=MemberMatcher(MEMBERS),
-        sources={
-            mid: Source(id=mid, name=names[0], kind="feed", url=f"https://example.org/{mid}", member=True)
-            for mid, names in MEMBERS
-        },
-    )
-    items = generate_items(n, seed)
-
-    t0 = time.perf_counter()
-    # now=None: each item scored as of its own date (the bench measures work, not recency decay)
-    curations = curate_batch(ctx, items, {}, DigestSettings(), None, workers=workers)
-    t1 = time.perf_counter()
-    groups = group_window(
-        [
-            GroupInput(
-                item_id=it.id,
-                title=it.title,
-                summary=it.summary_text,
-                published=it.published,
-                language=c.language,
-                source_id=it.source_id,
-                source_member_id=it.source_id,
-                members=c.members,
-            )
-            for it, c in zip(items, curations, strict=True)
-        ]
-    )
-    t2 = time.perf_counter()
-    out = {"tagging": t1 - t0, "grouping": t2 - t1, "groups": float(len(set(groups.values())))}
-    if store is not None:
-        pairs = [(it, replace(c, group_key=groups[it.id])) for it, c in zip(items, curations, strict=True)]
-        timed = store(pairs)
-        # a store that sets up untimed work first reports its own timed part
-        out["storing"] = float(timed) if isinstance(timed, float) else time.perf_counter() - t2
-    return out
-
-
-def sql_store() -> Store:
-    """Storing into the real store on a SQLite file: the items are written first (not timed), then the
-    timed part writes the curations, their tags with evidence and the group keys, as `curate` does."""
-    import tempfile
-
-    from pipeline.store import Store as PipelineStore
+def prepared_store(items: Sequence[StoredItem], folder: str) -> Services:
+    """A SQLite store in `folder` holding `items` (not curated yet), and the repository's sources.yaml."""
+    from pipeline.config import load_config
+    from pipeline.store import Store
     from pipeline.types import ParsedItem
 
-    def write(pairs: Sequence[tuple[StoredItem, Curation]]) -> float:
-        folder = tempfile.mkdtemp(prefix="curate-bench-")
-        db = PipelineStore.open(f"sqlite:///{folder}/bench.db", require_schema=False)
-        db.upgrade()
-        now = datetime.now(UTC)
-        with db.transaction() as conn:
-            db.items.ingest(
-                conn,
-                "bench",
-                [
-                    ParsedItem(
-                        guid=str(it.id),
-                        url=f"https://example.org/i/{it.id}",
-                        canonical_url=f"https://example.org/i/{it.id}",
-                        title=it.title,
-                        summary_html="",
-                        summary_text=it.summary_text,
-                        published=it.published,
-                    )
-                    for it, _ in pairs
-                ],
-                now,
+    store = Store.open(f"sqlite:///{folder}/bench.db", require_schema=False)
+    store.upgrade()
+    by_source: dict[str, list[ParsedItem]] = {}
+    for it in items:
+        by_source.setdefault(it.source_id, []).append(
+            ParsedItem(
+                guid=it.guid,
+                url=it.url,
+                canonical_url=it.canonical_url,
+                title=it.title,
+                summary_html="",
+                summary_text=it.summary_text,
+                published=it.published,
+                language=it.language,
             )
-        ids = {int(i.guid): (i.id, i.content_hash) for i in db.items.list()}
-        t0 = time.perf_counter()
-        with gc_paused():  # as curate_new saves
-            db.curations.save([(replace(c, item_id=ids[it.id][0]), ids[it.id][1]) for it, c in pairs], now)
-        elapsed = time.perf_counter() - t0
-        db.close()
-        return elapsed
-
-    return write
+        )
+    with store.transaction() as conn:
+        for source_id, parsed in by_source.items():
+            store.items.ingest(conn, source_id, parsed, NOW)
+    return Services(config=load_config(ROOT / "sources.yaml"), store=store, clock=lambda: NOW)
 
 
-def main(argv: Sequence[str] | None = None, *, store: Store | None = None) -> int:
+def run(n: int, *, seed: int = 7, workers: int | None = None) -> dict[str, float]:
+    """Curate `n` generated items as `run.py curate` does, into a SQLite file: tagging in a process pool
+    (one worker per core unless `workers` says otherwise) with each chunk stored as it comes, then
+    grouping and storing the group keys. Loading the items to curate is not timed.
+
+    Returns seconds: "total", "tag_store" (until the last chunk was stored), "group" (the rest)."""
+    items = generate_items(n, seed)
+    with tempfile.TemporaryDirectory(prefix="curate-bench-") as folder:
+        svc = prepared_store(items, folder)
+        try:
+            pending = svc.store.curations.to_curate()
+            stored_at = [0.0]
+
+            def progress(_done: int, _total: int) -> None:
+                stored_at[0] = time.perf_counter()
+
+            t0 = time.perf_counter()
+            report = curate_items(svc, pending, workers=workers, on_progress=progress)
+            t1 = time.perf_counter()
+        finally:
+            svc.close()
+    # on_progress runs before its chunk is stored: the last chunk's storing counts as grouping's here
+    return {
+        "total": t1 - t0,
+        "tag_store": stored_at[0] - t0,
+        "group": t1 - stored_at[0],
+        "curated": float(report.curated),
+        "several": float(report.stories_told_by_several),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-store", action="store_true", help="leave out storing into SQLite")
     parser.add_argument("--workers", type=int, default=None, help="tagging processes (default: one per core)")
     args = parser.parse_args(argv)
-    if store is None and not args.no_store:
-        store = sql_store()
     per_item: list[float] = []
     for n in args.sizes:
-        r = run(n, seed=args.seed, store=store, workers=args.workers)
-        total = r["tagging"] + r["grouping"] + r.get("storing", 0.0)
-        per_item.append(total / n)
-        line = (
-            f"{n:>7} items: tagging {n / r['tagging']:>9,.0f} items/s, grouping {n / r['grouping']:>9,.0f} "
-            f"items/s"
+        r = run(n, seed=args.seed, workers=args.workers)
+        per_item.append(r["total"] / n)
+        print(
+            f"{n:>7} items: {n / r['total']:>7,.0f} items/s in all ({r['total']:.2f} s): tagging and storing "
+            f"{r['tag_store']:.2f} s, grouping and storing groups {r['group']:.2f} s; "
+            f"{int(r['several'])} stories told by several items"
         )
-        if "storing" in r:
-            line += f", storing {n / r['storing']:>9,.0f} items/s"
-        line += f", total {n / total:>9,.0f} items/s ({total:.2f} s, {int(r['groups'])} groups)"
-        print(line)
     if len(per_item) > 1:
         growth = per_item[-1] / per_item[0]
         size_ratio = args.sizes[-1] / args.sizes[0]

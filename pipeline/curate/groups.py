@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import re
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from itertools import combinations
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from pipeline.curate.themes import normalise
 
@@ -90,48 +94,6 @@ class GroupInput:
     source_id: str = ""
     source_member_id: str | None = None  # the member organisation the item's source speaks for
     members: tuple[str, ...] = ()  # the members the item names
-
-
-class _Features:
-    """What grouping compares, computed once per item (a plain slotted class: built 50,000 times a run)."""
-
-    __slots__ = (
-        "words",
-        "entities",
-        "distinctive",
-        "codes",
-        "text_lower",
-        "slot",
-        "text",
-        "_all_codes",
-    )
-
-    def __init__(
-        self,
-        words: frozenset[str],
-        entities: frozenset[str],
-        distinctive: frozenset[str],
-        codes: frozenset[str],
-        text_lower: str,
-        slot: int,
-    ) -> None:
-        self.words = words
-        self.entities = entities
-        self.distinctive = distinctive
-        self.codes = codes
-        self.text_lower = text_lower
-        self.slot = slot  # half windows since the epoch
-        self.text = ""  # title and lede as written (capitals tell codes)
-        self._all_codes: frozenset[str] | None = None
-
-    def anchors(self) -> frozenset[str]:
-        """What two language versions of one text share: its codes and figures, and its long words that
-        are the same in English and Norwegian (drug and company names: "pembrolizumab", "Radspherin").
-        Computed only for the few cross-language candidates."""
-        if self._all_codes is None:
-            long_words = {w for w in self.words if len(w) >= ANCHOR_MIN_CHARS and w.isalpha()}
-            self._all_codes = text_codes(self.text) | long_words
-        return self._all_codes
 
 
 def _entity_token(token: str) -> str:
@@ -214,96 +176,197 @@ def text_codes(text: str) -> frozenset[str]:
     return frozenset(keys)  # type: ignore[arg-type]
 
 
-def _features(item: GroupInput) -> _Features:
-    text = f"{item.title}\n{item.summary[:LEDE_CHARS]}"
-    lower = normalise(text)
-    words = frozenset(lower.split()).difference(STOPWORDS)
-    entities, distinctive, codes = title_entities(item.title)
-    slot = int(item.published.timestamp() // (WINDOW_DAYS * 43200)) if item.published else 0
-    features = _Features(words, entities, distinctive, codes, lower, slot)
-    features.text = text
-    return features
+class StoryFeatures(NamedTuple):
+    """What grouping compares of one item, computed where the item is curated (a pool worker sends it
+    back with the curation: plain values, cheap to pickle).
+
+    `hashes` are the item's distinct content words (title and lede, function words out) as 32-bit
+    hashes, native uint32: the Jaccard of two word sets is computed on them, and the MinHash signatures
+    of a whole batch are built from them at once (numpy).
+    """
+
+    hashes: bytes
+    entities: frozenset[str]
+    codes: frozenset[str]
+    text: str  # title and lede as written (capitals tell codes)
+    slot: int  # half windows since the epoch
 
 
-# --- MinHash with one-permutation hashing -----------------------------------------------------------
+# A word's hash never changes: each process keeps the ones it has seen (a batch has a few tens of
+# thousands of distinct words), up to this many.
+_HASH_CACHE_MAX = 500_000
+_hash_cache: dict[str, int] = {}
 
 
-def _signature(words: Iterable[str], cache: dict[str, tuple[int, int]]) -> list[int] | None:
-    """BINS minimum values, one hash per word; None for an item without words."""
-    pairs = []
-    for word in words:
-        pair = cache.get(word)
-        if pair is None:
-            # crc32 is stable across processes (unlike hash()), then mixed so every bit depends on all.
-            h = (zlib.crc32(word.encode()) * 0x9E3779B1) & 0xFFFFFFFF
-            h ^= h >> 15
-            pair = cache[word] = (h % BINS, h // BINS)
-        pairs.append(pair)
-    if not pairs:
-        return None
-    # Sorted descending, the last value written for a bin is its minimum: dict() keeps the last one.
-    mins = dict(sorted(pairs, reverse=True))
-    # Densify: an empty bin borrows the next filled bin's value (circularly), offset by the distance, so
-    # two items agree on it only as often as they agree on that bin (rotation densification). Built as
-    # one run of bins per filled bin, starting just after the last filled bin, then rotated into place.
-    filled = sorted(mins)
-    previous = filled[-1] - BINS
-    run: list[int] = []
-    for b in filled:
-        value = mins[b]
-        run.extend([value + offset for offset in _OFFSETS[b - previous - 1 :: -1]])
-        previous = b
-    turn = BINS - (filled[-1] + 1) % BINS
-    return run[turn:] + run[:turn]
+def _word_hashes(words: Iterable[str]) -> bytes:
+    cache = _hash_cache
+    for word in [w for w in words if w not in cache]:
+        if len(cache) >= _HASH_CACHE_MAX:
+            cache.clear()
+        # crc32 is stable across processes (unlike hash()), then mixed so every bit depends on all.
+        h = (zlib.crc32(word.encode()) * 0x9E3779B1) & 0xFFFFFFFF
+        cache[word] = h ^ (h >> 15)
+    return array("I", map(cache.__getitem__, words)).tobytes()
 
 
-# Distance d to the filled bin, as the high bits of a borrowed value.
-_OFFSETS = [d << 32 for d in range(BINS)]
+def story_features(title: str, summary: str, published: datetime | None) -> StoryFeatures:
+    """The features of one item (pure; run in the curation workers)."""
+    text = f"{title}\n{summary[:LEDE_CHARS]}"
+    words = set(normalise(text).split())
+    words.difference_update(STOPWORDS)
+    entities, _distinctive, codes = title_entities(title)
+    slot = int(published.timestamp() // (WINDOW_DAYS * 43200)) if published else 0
+    return StoryFeatures(_word_hashes(words), entities, codes, text, slot)
 
 
-def _common_words(features: Sequence[_Features]) -> frozenset[str]:
-    df: Counter[str] = Counter()
-    for f in features:
-        df.update(f.words)
-    limit = max(COMMON_MIN, int(COMMON_SHARE * len(features)))
-    return frozenset(w for w, count in df.items() if count > limit)
+def features_of(item: GroupInput) -> StoryFeatures:
+    return story_features(item.title, item.summary, item.published)
 
 
-def _lsh_candidates(features: Sequence[_Features]) -> set[tuple[int, int]]:
-    cache: dict[str, tuple[int, int]] = {}
-    common = _common_words(features)
-    # Most buckets hold one item: they stay an int in `first` (a list per bucket would be a million
-    # containers for the garbage collector to walk); a second item moves the bucket into `shared`.
-    first: dict[int, int] = {}
-    shared: dict[int, list[int]] = {}
-    for idx, f in enumerate(features):
-        sig = _signature((f.words - common) or f.words, cache)
-        if sig is None:
-            continue
-        # Even bands cut time into windows at whole windows, odd bands half a window later: two items
-        # less than half a window apart share a window in at least one of the alignments.
-        windows = [f.slot >> 1, (f.slot + 1) >> 1] * (BANDS // 2)
+class _Story:
+    """StoryFeatures with what confirming a candidate pair needs, derived only when it is needed."""
+
+    __slots__ = ("features", "_words", "_lower", "_anchors")
+
+    def __init__(self, features: StoryFeatures) -> None:
+        self.features = features
+        self._words: frozenset[int] | None = None
+        self._lower: str | None = None
+        self._anchors: frozenset[str] | None = None
+
+    @property
+    def words(self) -> frozenset[int]:
+        if self._words is None:
+            self._words = frozenset(array("I", self.features.hashes))
+        return self._words
+
+    @property
+    def text_lower(self) -> str:
+        if self._lower is None:
+            self._lower = normalise(self.features.text)
+        return self._lower
+
+    def anchors(self) -> frozenset[str]:
+        """What two language versions of one text share: its codes and figures, and its long words that
+        are the same in English and Norwegian (drug and company names: "pembrolizumab", "Radspherin").
+        Computed only for the few cross-language candidates."""
+        if self._anchors is None:
+            long_words = {w for w in self.text_lower.split() if len(w) >= ANCHOR_MIN_CHARS and w.isalpha()}
+            self._anchors = text_codes(self.features.text) | long_words
+        return self._anchors
+
+
+# --- MinHash with one-permutation hashing, a whole batch at once -------------------------------------
+
+_EMPTY = np.uint64(np.iinfo(np.uint64).max)
+# Odd 64-bit multipliers that spread a band's three rows, its number and its window over the key.
+_MIX = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD],
+    dtype=np.uint64,
+)
+
+
+def _signatures(features: Sequence[StoryFeatures]) -> tuple[np.ndarray, np.ndarray]:
+    """(BINS x items) MinHash signatures and a mask of the items that have words.
+
+    One hash per word decides its bin (hash % BINS) and value (hash // BINS); a bin keeps the minimum.
+    Words in more than COMMON_SHARE of the batch are left out (unless an item has nothing else): every
+    oncology item says "cancer" and "patients", and such words only make unrelated items collide. Empty
+    bins are then densified: an empty bin borrows the next filled bin's value (circularly) offset by the
+    distance, so two items agree on it only as often as they agree on that bin (rotation densification).
+    """
+    n = len(features)
+    lengths = np.fromiter((len(f.hashes) // 4 for f in features), dtype=np.int64, count=n)
+    hashes = np.frombuffer(b"".join(f.hashes for f in features), dtype=np.uint32)
+    owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    keep = ~_is_common(hashes, max(COMMON_MIN, int(COMMON_SHARE * n)))
+    kept = np.bincount(owner[keep], minlength=n)
+    keep |= kept[owner] == 0  # an item of common words only keeps them all
+    values = hashes[keep].astype(np.uint64)
+    cells = owner[keep] * BINS + (values % BINS).astype(np.int64)
+    # One sort of (cell, value) packed in an int: the first entry of each cell is its minimum (a value
+    # is below 2**26, a cell below 2**37 for any batch this side of a billion items).
+    packed = np.sort((cells.astype(np.uint64) << np.uint64(26)) | (values // BINS))
+    cells = (packed >> np.uint64(26)).astype(np.int64)
+    first = np.ones(len(cells), dtype=bool)
+    first[1:] = cells[1:] != cells[:-1]
+    flat = np.full(n * BINS, _EMPTY, dtype=np.uint64)
+    flat[cells[first]] = packed[first] & np.uint64((1 << 26) - 1)
+    raw = flat.reshape(n, BINS).T.copy()  # bins as rows: each step below reads one contiguous row
+    filled = raw != _EMPTY
+    has_words = lengths > 0
+    # Walk the bins backwards twice (circularly), carrying the next filled bin's value and position.
+    next_value = np.zeros(n, dtype=np.uint64)
+    next_bin = np.zeros(n, dtype=np.int64)
+    for b in range(BINS - 1, -1, -1):
+        next_value = np.where(filled[b], raw[b], next_value)
+        next_bin = np.where(filled[b], b + BINS, next_bin)
+    signature = np.empty_like(raw)
+    for b in range(BINS - 1, -1, -1):
+        next_value = np.where(filled[b], raw[b], next_value)
+        next_bin = np.where(filled[b], b, next_bin)
+        signature[b] = next_value + ((next_bin - b).astype(np.uint64) << np.uint64(32))
+    return signature, has_words
+
+
+def _is_common(hashes: np.ndarray, limit: int) -> np.ndarray:
+    """A mask of the hashes that occur more than `limit` times (each item holds a word once)."""
+    # Each hash packed with its position: one sort of plain ints gives the runs and where they came from.
+    packed = np.sort((hashes.astype(np.uint64) << np.uint64(32)) | np.arange(len(hashes), dtype=np.uint64))
+    ordered = packed >> np.uint64(32)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    counts = np.diff(np.r_[starts, len(ordered)])
+    mask = np.empty(len(hashes), dtype=bool)
+    mask[(packed & np.uint64(0xFFFFFFFF)).astype(np.int64)] = np.repeat(counts > limit, counts)
+    return mask
+
+
+_INDEX_BITS = 24
+_INDEX_MASK = np.uint64((1 << _INDEX_BITS) - 1)
+
+
+def _lsh_candidates(features: Sequence[StoryFeatures]) -> set[tuple[int, int]]:
+    """Pairs of items that share a band of their signatures in the same time window."""
+    if not features:
+        return set()
+    if len(features) > int(_INDEX_MASK):
+        raise ValueError(f"group at most {int(_INDEX_MASK):,} items at once")
+    signature, has_words = _signatures(features)
+    slots = np.fromiter((f.slot for f in features), dtype=np.int64, count=len(features))
+    items = np.flatnonzero(has_words)
+    keys = []
+    for band in range(BANDS):
         # Band k takes bins k, k + BANDS, k + 2 * BANDS: bins far apart, since densified neighbours often
-        # hold one word's value and a band of neighbours would act as a single row. One int per bucket (a
-        # hash of the rows, the band and the window) is cheaper than a tuple key; a rare collision only
-        # adds a candidate that is then checked.
-        rows = [sig[r * BANDS : (r + 1) * BANDS] for r in range(ROWS)]
-        for key in map(hash, zip(*rows, _BAND_IDS, windows, strict=True)):
-            other = first.setdefault(key, idx)
-            if other != idx:
-                bucket = shared.get(key)
-                if bucket is None:
-                    shared[key] = [other, idx]
-                else:
-                    bucket.append(idx)
-    return _pairs(shared.values())
-
-
-_BAND_IDS = range(BANDS)
+        # hold one word's value and a band of neighbours would act as a single row. Even bands cut time
+        # into windows at whole windows, odd bands half a window later: two items less than half a window
+        # apart share a window in at least one of the alignments.
+        window = ((slots[items] + (band & 1)) >> 1).astype(np.uint64)
+        key = np.full(len(items), band, dtype=np.uint64) * _MIX[3]
+        for row in range(ROWS):
+            key = (key ^ signature[band + row * BANDS, items]) * _MIX[row]
+            key ^= key >> np.uint64(29)
+        keys.append((key ^ window) * _MIX[4])
+    # One int per bucket (a hash of the rows, the band and the window: its top 40 bits) with the item's
+    # index in the low 24 bits, so that one sort of plain ints lines the buckets up. A rare collision
+    # only adds a candidate that is then checked.
+    packed = np.sort((np.concatenate(keys) & ~_INDEX_MASK) | np.tile(items.astype(np.uint64), BANDS))
+    bucket_keys = packed & ~_INDEX_MASK
+    owners = (packed & _INDEX_MASK).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, bucket_keys[1:] != bucket_keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(packed)])
+    pairs: set[tuple[int, int]] = set()
+    two = starts[sizes == 2]  # most shared buckets hold a pair: no Python loop for those
+    a, b = owners[two].tolist(), owners[two + 1].tolist()
+    pairs.update((x, y) if x < y else (y, x) for x, y in zip(a, b, strict=True) if x != y)
+    owner_list = owners.tolist()
+    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+        if 2 < size <= MAX_BUCKET:
+            pairs.update(combinations(sorted(set(owner_list[start : start + size])), 2))
+    return pairs
 
 
 def _entity_candidates(
-    features: Sequence[_Features], languages: Sequence[str | None]
+    features: Sequence[StoryFeatures], languages: Sequence[str | None]
 ) -> set[tuple[int, int]]:
     """Pairs of items in different languages (or of unknown language) whose titles share two entities,
     one of them a code. Pairs in one language are LSH's: their words are compared, not their entities."""
@@ -331,16 +394,16 @@ def _pairs(buckets: Iterable[list[int]]) -> set[tuple[int, int]]:
 # --- confirming a candidate pair ----------------------------------------------------------------
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
     if not a or not b:
         return 0.0
     inter = len(a & b)
     return inter / (len(a) + len(b) - inter)
 
 
-def _codes_conflict(a: _Features, b: _Features) -> bool:
+def _codes_conflict(a: _Story, b: _Story) -> bool:
     """Each title names a code the other item never mentions: two products or trials, two stories."""
-    return _unexplained(a.codes, b.text_lower) and _unexplained(b.codes, a.text_lower)
+    return _unexplained(a.features.codes, b.text_lower) and _unexplained(b.features.codes, a.text_lower)
 
 
 def _unexplained(codes: frozenset[str], text: str) -> bool:
@@ -351,8 +414,9 @@ def _unexplained(codes: frozenset[str], text: str) -> bool:
     return any(code not in compact for code in codes)
 
 
-def _same_story(a: _Features, b: _Features, lang_a: str | None, lang_b: str | None) -> bool:
-    if abs(a.slot - b.slot) > 2:
+def _same_story(a: _Story, b: _Story, lang_a: str | None, lang_b: str | None) -> bool:
+    fa, fb = a.features, b.features
+    if abs(fa.slot - fb.slot) > 2:
         return False
     if jaccard(a.words, b.words) >= JACCARD_THRESHOLD:
         return not _codes_conflict(a, b)
@@ -360,15 +424,15 @@ def _same_story(a: _Features, b: _Features, lang_a: str | None, lang_b: str | No
         return False
     # Across languages only the titles' entities can match. A company's name is shared by all its news,
     # so one shared code (a trial, product or figure: "INITIUM", "VB-C-04", "37 000") is required too.
-    shared = a.entities & b.entities
-    if len(shared) < 2 or not (a.codes & b.codes):
+    shared = fa.entities & fb.entities
+    if len(shared) < 2 or not (fa.codes & fb.codes):
         return False
-    if len(shared) / min(len(a.entities), len(b.entities)) < 0.5 or _codes_conflict(a, b):
+    if len(shared) / min(len(fa.entities), len(fb.entities)) < 0.5 or _codes_conflict(a, b):
         return False
     # A product code recurs in all of a company's news ("LTX-315"): the two versions of one release
     # also share other figures, codes or names ("VB10.16", "37 000", "2023", "pembrolizumab").
     # Names ("DoMore Diagnostics") recur in all of an organisation's news: they are no anchor.
-    names = {e for e in (a.entities - a.codes) | (b.entities - b.codes) if e.isalpha()}
+    names = {e for e in (fa.entities - fa.codes) | (fb.entities - fb.codes) if e.isalpha()}
     return len((a.anchors() & b.anchors()) - names) >= 2
 
 
@@ -391,8 +455,27 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+class StoryInput(NamedTuple):
+    """One item to group: its features and language (the entity rule applies only across languages)."""
+
+    item_id: int
+    language: str | None
+    features: StoryFeatures
+
+
 def group_items(
     items: Sequence[GroupInput],
+    *,
+    previous: Mapping[int, str] | None = None,
+    overrides: Mapping[int, str] | None = None,
+) -> dict[int, str]:
+    """`group_stories` on items whose features are computed here."""
+    stories = [StoryInput(item.item_id, item.language, features_of(item)) for item in items]
+    return group_stories(stories, previous=previous, overrides=overrides)
+
+
+def group_stories(
+    stories: Sequence[StoryInput],
     *,
     previous: Mapping[int, str] | None = None,
     overrides: Mapping[int, str] | None = None,
@@ -404,25 +487,25 @@ def group_items(
     """
     previous = previous or {}
     overrides = overrides or {}
-    features = [_features(item) for item in items]
-    uf = _UnionFind(len(items))
+    features = [s.features for s in stories]
+    compared = [_Story(f) for f in features]
+    languages = [s.language for s in stories]
+    ids = [s.item_id for s in stories]
+    uf = _UnionFind(len(stories))
     # The order pairs are confirmed in does not change the groups (connected components), nor the keys.
-    languages = [item.language for item in items]
     for i, j in _lsh_candidates(features) | _entity_candidates(features, languages):
-        if items[i].item_id in overrides or items[j].item_id in overrides:
+        if ids[i] in overrides or ids[j] in overrides:
             continue
-        if uf.find(i) != uf.find(j) and _same_story(
-            features[i], features[j], items[i].language, items[j].language
-        ):
+        if uf.find(i) != uf.find(j) and _same_story(compared[i], compared[j], languages[i], languages[j]):
             uf.union(i, j)
     clusters: dict[int, list[int]] = {}
-    for idx in range(len(items)):
+    for idx in range(len(stories)):
         clusters.setdefault(uf.find(idx), []).append(idx)
     out: dict[int, str] = {}
     for members in clusters.values():
-        ids = [items[m].item_id for m in members]
-        key = _stable_key(ids, previous)
-        for item_id in ids:
+        member_ids = [ids[m] for m in members]
+        key = _stable_key(member_ids, previous)
+        for item_id in member_ids:
             out[item_id] = overrides.get(item_id, key)
     return out
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from pipeline.curate.curation import apply_editor_decisions, curate_item, group_overrides, member_of_source
-from pipeline.curate.groups import GroupInput, group_items
+from pipeline.curate.curation import apply_editor_decisions, curate_item, group_overrides
+from pipeline.curate.groups import StoryFeatures, StoryInput, group_stories, story_features
 from pipeline.curate.members import MemberMatcher, member_matcher
 from pipeline.curate.noise import NoiseMatcher, noise_matcher
 from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping
@@ -100,25 +100,56 @@ def curate_new(
 ) -> CurateReport:
     """Curate items not curated yet (or changed since); `everything` re-curates all. Editors' decisions are
     applied on top every time, so re-curation never undoes them. Then regroup the recent window."""
+    pending = svc.store.curations.to_curate(everything=everything)
+    return curate_items(svc, pending, on_progress=on_progress)
+
+
+def curate_items(
+    svc: Services,
+    pending: Sequence[StoredItem],
+    *,
+    workers: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> CurateReport:
+    """Curate `pending` and regroup their window.
+
+    Each chunk is stored as soon as it is curated, while the pool works on the next ones, in its own
+    transaction: a crash keeps what was stored, and the next run curates only the rest. Items keep the
+    group key they had, so that a re-curated story keeps its key until regrouping says otherwise.
+    """
     now = svc.clock()
     ctx = curation_context(svc.config)
-    pending = svc.store.curations.to_curate(everything=everything)
-    decisions = svc.store.curations.decisions([i.id for i in pending])
+    ids = [i.id for i in pending]
+    decisions = svc.store.curations.decisions(ids)
+    previous = svc.store.curations.groups(ids)
+    hashes = {i.id: i.content_hash for i in pending}
+    features: dict[int, StoryFeatures] = {}
     report = CurateReport()
-    curated = curate_batch(ctx, pending, decisions, svc.config.settings.digest, now, on_progress=on_progress)
-    results = [(c, item.content_hash) for c, item in zip(curated, pending, strict=True)]
-    report.tagged = sum(1 for c in curated if c.tags)
-    report.noise = sum(1 for c in curated if c.noise is not None)
     with gc_paused():
-        svc.store.curations.save(results, now)
-    report.curated = len(results)
+        for chunk in curate_stream(
+            ctx, pending, decisions, svc.config.settings.digest, now, workers=workers, on_progress=on_progress
+        ):
+            kept = [_keep_group(c, previous) for c, _f in chunk]
+            svc.store.curations.save([(c, hashes[c.item_id]) for c in kept], now)
+            for c, f in chunk:
+                features[c.item_id] = f
+                report.tagged += bool(c.tags)
+                report.noise += c.noise is not None
+            report.curated += len(chunk)
     if pending:
         newest = max(i.published for i in pending)
         oldest = min(i.published for i in pending)
         report.groups_changed, report.stories_told_by_several = regroup(
-            svc, since=oldest - GROUP_WINDOW, until=newest + GROUP_WINDOW
+            svc, since=oldest - GROUP_WINDOW, until=newest + GROUP_WINDOW, features=features
         )
     return report
+
+
+def _keep_group(c: Curation, previous: Mapping[int, str]) -> Curation:
+    """The curation with the group key its item had, unless an editor's merge or split set one."""
+    if c.group_key is None and c.item_id in previous:
+        return replace(c, group_key=previous[c.item_id])
+    return c
 
 
 def curate_one(
@@ -150,6 +181,8 @@ def _curate(
 # --- batches: a process pool for large ones ---------------------------------------------------------
 
 _Task = tuple[StoredItem, list[EditorDecision]]
+#: A curated item and what grouping needs of it.
+Curated = tuple[Curation, StoryFeatures]
 
 
 def curate_batch(
@@ -163,50 +196,77 @@ def curate_batch(
     pool_min_items: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Curation]:
-    """The curations of `items`, in their order, with editors' decisions applied.
+    """The curations of `items`, in their order, with editors' decisions applied (see curate_stream)."""
+    stream = curate_stream(
+        ctx,
+        items,
+        decisions,
+        settings,
+        now,
+        workers=workers,
+        pool_min_items=pool_min_items,
+        on_progress=on_progress,
+    )
+    return [c for chunk in stream for c, _features in chunk]
+
+
+def curate_stream(
+    ctx: CurationContext,
+    items: Sequence[StoredItem],
+    decisions: Mapping[int, list[EditorDecision]],
+    settings: DigestSettings,
+    now: datetime | None,
+    *,
+    workers: int | None = None,
+    pool_min_items: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Iterator[list[Curated]]:
+    """Chunks of (curation, story features) of `items`, in their order, with editors' decisions applied.
 
     A batch of at least `pool_min_items` (default POOL_MIN_ITEMS) is shared among `workers` processes
-    (default: one per core); each builds its matchers once and curates chunks of POOL_CHUNK items.
-    Smaller batches stay in this process. `now` None scores every item as of its own date.
+    (default: one per core); each builds its matchers once and curates chunks of POOL_CHUNK items, and
+    the caller gets each chunk as soon as it is done (to store it while the workers go on). Smaller
+    batches stay in this process. `now` None scores every item as of its own date.
     """
     tasks = [(item, decisions.get(item.id, [])) for item in items]
     chunks = [tasks[i : i + POOL_CHUNK] for i in range(0, len(tasks), POOL_CHUNK)]
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    out: list[Curation] = []
-    with gc_paused():
-        if workers < 2 or len(tasks) < (POOL_MIN_ITEMS if pool_min_items is None else pool_min_items):
-            results: Iterator[list[Curation]] = (_curate_chunk_with(ctx, settings, now, c) for c in chunks)
-            out = _collect(results, len(tasks), on_progress)
-        else:
-            with ProcessPoolExecutor(
-                max_workers=min(workers, len(chunks)),
-                mp_context=_pool_context(),
-                initializer=_init_worker,
-                initargs=(ctx, settings, now),
-            ) as pool:
-                evidence: dict[tuple[str, str], Evidence] = {}
-                decoded = (
-                    [_decode(row, evidence) for row in rows] for rows in pool.map(_curate_chunk, chunks)
-                )
-                out = _collect(decoded, len(tasks), on_progress)
-    return out
-
-
-def _collect(
-    results: Iterator[list[Curation]], total: int, on_progress: Callable[[int, int], None] | None
-) -> list[Curation]:
-    out: list[Curation] = []
-    for chunk in results:
-        out.extend(chunk)
-        if on_progress:
-            on_progress(len(out), total)
-    return out
+    done = 0
+    if workers < 2 or len(tasks) < (POOL_MIN_ITEMS if pool_min_items is None else pool_min_items):
+        for chunk in chunks:
+            with gc_paused():
+                curated = _curate_chunk_with(ctx, settings, now, chunk)
+            done += len(curated)
+            if on_progress:
+                on_progress(done, len(tasks))
+            yield curated
+        return
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(chunks)),
+        mp_context=_pool_context(),
+        initializer=_init_worker,
+        initargs=(ctx, settings, now),
+    ) as pool:
+        evidence: dict[tuple[str, str], Evidence] = {}
+        for rows in pool.map(_curate_chunk, chunks):
+            with gc_paused():
+                curated = [(_decode(row, evidence), features) for row, features in rows]
+            done += len(curated)
+            if on_progress:
+                on_progress(done, len(tasks))
+            yield curated
 
 
 def _curate_chunk_with(
     ctx: CurationContext, settings: DigestSettings, now: datetime | None, tasks: list[_Task]
-) -> list[Curation]:
-    return [_curate(ctx, item, decisions, settings, now) for item, decisions in tasks]
+) -> list[Curated]:
+    return [
+        (
+            _curate(ctx, item, decisions, settings, now),
+            story_features(item.title, item.summary_text, item.published),
+        )
+        for item, decisions in tasks
+    ]
 
 
 def _pool_context() -> BaseContext:
@@ -227,10 +287,10 @@ def _init_worker(ctx: CurationContext, settings: DigestSettings, now: datetime |
     _worker = (ctx, settings, now)
 
 
-def _curate_chunk(tasks: list[_Task]) -> list[_Wire]:
+def _curate_chunk(tasks: list[_Task]) -> list[tuple[_Wire, StoryFeatures]]:
     assert _worker is not None, "the pool's initializer sets the worker's matchers"
     with gc_paused():
-        return [_encode(c) for c in _curate_chunk_with(*_worker, tasks)]
+        return [(_encode(c), features) for c, features in _curate_chunk_with(*_worker, tasks)]
 
 
 # A curation as plain tuples on its way back from a worker: unpickling frozen dataclasses (ten objects an
@@ -292,29 +352,29 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def regroup(svc: Services, *, since: datetime, until: datetime) -> tuple[int, int]:
-    """Group the window's items into stories, keeping earlier keys and editors' merges and splits."""
-    ctx = curation_context(svc.config)
-    window = svc.store.items.list(since=since, until=until)
-    curations = svc.store.curations.get_many(i.id for i in window)
-    window = [i for i in window if i.id in curations]
-    inputs = [
-        GroupInput(
-            item_id=i.id,
-            title=i.title,
-            summary=i.summary_text,
-            published=i.published,
-            language=curations[i.id].language,
-            source_id=i.source_id,
-            source_member_id=member_of_source(source_of(ctx, i.source_id)),
-            members=curations[i.id].members,
-        )
-        for i in window
-    ]
-    decisions = svc.store.curations.decisions(i.id for i in window)
+def regroup(
+    svc: Services,
+    *,
+    since: datetime,
+    until: datetime,
+    features: Mapping[int, StoryFeatures] | None = None,
+) -> tuple[int, int]:
+    """Group the window's curated items into stories, keeping earlier keys and editors' merges and splits.
+
+    `features` holds what is known already (the items just curated); the others' are computed here.
+    Returns (group keys changed, stories told by several items).
+    """
+    known = dict(features or {})
+    rows = svc.store.curations.window(since=since, until=until)
+    missing = [item_id for item_id, _language, _key in rows if item_id not in known]
+    for item in svc.store.items.list(ids=missing) if missing else ():
+        known[item.id] = story_features(item.title, item.summary_text, item.published)
+    decisions = svc.store.curations.decisions(item_id for item_id, _l, _k in rows)
     overrides = group_overrides([d for ds in decisions.values() for d in ds])
     groups = group_window(
-        inputs, previous={i: c.group_key for i, c in curations.items() if c.group_key}, overrides=overrides
+        [StoryInput(item_id, language, known[item_id]) for item_id, language, _key in rows],
+        previous={item_id: key for item_id, _language, key in rows if key},
+        overrides=overrides,
     )
     changed = svc.store.curations.set_groups(groups)
     sizes: dict[str, int] = {}
@@ -324,14 +384,14 @@ def regroup(svc: Services, *, since: datetime, until: datetime) -> tuple[int, in
 
 
 def group_window(
-    inputs: Sequence[GroupInput],
+    stories: Sequence[StoryInput],
     *,
     previous: Mapping[int, str] | None = None,
     overrides: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
-    """`group_items` on a window's items, with the garbage collector paused (see gc_paused)."""
+    """`group_stories` on a window's items, with the garbage collector paused (see gc_paused)."""
     with gc_paused():
-        return group_items(inputs, previous=previous, overrides=overrides)
+        return group_stories(stories, previous=previous, overrides=overrides)
 
 
 def decide(svc: Services, decision: EditorDecision) -> Curation:

@@ -90,7 +90,8 @@ def test_press_release_rewrite_and_norwegian_version_are_one_group() -> None:
 
 def test_two_trials_of_one_company_are_two_stories() -> None:
     # The words overlap a lot, but each title names a trial the other item never mentions.
-    assert groups.jaccard(groups._features(INITIUM).words, groups._features(NIPU).words) > 0.4
+    initium, nipu = (groups._Story(groups.features_of(item)) for item in (INITIUM, NIPU))
+    assert groups.jaccard(initium.words, nipu.words) > 0.4
     result = group_items([INITIUM, NIPU])
     assert result[5] != result[6]
 
@@ -153,8 +154,11 @@ def test_candidates_come_from_buckets_not_all_pairs() -> None:
         )
         for i in range(400)
     ]
-    features = [groups._features(item) for item in items]
+    features = [groups.features_of(item) for item in items]
     assert len(groups._lsh_candidates(features)) < 400
+    # Identical items always meet in a bucket.
+    twins = [features[0], features[1], features[0]]
+    assert (0, 2) in groups._lsh_candidates(twins)
     assert len(set(group_items(items).values())) == 400
 
 
