@@ -183,14 +183,16 @@ def _store_results(
     far less than a commit each, and a crash still loses only sources not yet written."""
     now = svc.clock()
     stored: list[SourceResult] = []
+    health: list[SourceState] = []
     with svc.store.transaction() as conn:
         for source, result in batch:
             if result.ok and result.items:
                 ingested = svc.store.items.ingest(conn, source.id, result.items, now)
                 result = replace(result, new_items=ingested.new, updated_items=ingested.updated)
             state = states.get(source.id, SourceState(source_id=source.id))
-            svc.store.sources.save(next_state(source, state, result, now), conn)
+            health.append(next_state(source, state, result, now))
             stored.append(result)
+        svc.store.sources.save_many(health, conn)
     return stored
 
 

@@ -33,22 +33,19 @@ class SourceStates:
 
     def save(self, state: SourceState, conn: Any = None) -> None:
         """Insert or replace one source's state (inside `conn`'s transaction when given)."""
+        self.save_many([state], conn)
+
+    def save_many(self, states: Iterable[SourceState], conn: Any = None) -> None:
+        """Insert or replace these sources' states in one statement (inside `conn`'s transaction when
+        given). A source named twice keeps the last state given for it."""
+        rows = list({state.source_id: _to_row(state) for state in states}.values())
+        if not rows:
+            return
         if conn is None:
             with self._engine.begin() as own:
-                self._save(own, state)
+                own.execute(_upsert(own.dialect.name), rows)
         else:
-            self._save(conn, state)
-
-    def _save(self, conn: Any, state: SourceState) -> None:
-        """One upsert: collect saves every source's state, so a select before each write is worth saving."""
-        values = _to_row(state)
-        stmt = _insert_for(conn.dialect.name)(source_state).values(source_id=state.source_id, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["source_id"], set_=values))
-
-    def save_many(self, states: Iterable[SourceState]) -> None:
-        with self._engine.begin() as conn:
-            for state in states:
-                self._save(conn, state)
+            conn.execute(_upsert(conn.dialect.name), rows)
 
 
 def _to_state(row: Any) -> SourceState:
@@ -68,6 +65,7 @@ def _to_state(row: Any) -> SourceState:
 
 def _to_row(state: SourceState) -> dict[str, Any]:
     return {
+        "source_id": state.source_id,
         "feed_url": state.feed_url,
         "etag": state.cache.etag,
         "last_modified": state.cache.last_modified,
@@ -81,6 +79,19 @@ def _to_row(state: SourceState) -> dict[str, Any]:
     }
 
 
-def _insert_for(dialect: str) -> Any:
-    """The INSERT that knows ON CONFLICT, for the two databases we support."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE for the two databases we support, built once per dialect: collect
+    saves every source's state, and building a statement per save (and its cache key) cost more than
+    running it. The values come as parameters, so one statement serves a whole batch (executemany)."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(source_state)
+        updated = [c.name for c in source_state.columns if c.name != "source_id"]
+        stmt = insert.on_conflict_do_update(
+            index_elements=["source_id"], set_={name: insert.excluded[name] for name in updated}
+        )
+        _UPSERTS[dialect] = stmt
+    return stmt

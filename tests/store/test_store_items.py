@@ -110,6 +110,26 @@ def test_source_state_round_trip(store: Store) -> None:
     assert store.sources.get("unknown") == SourceState(source_id="unknown")
 
 
+def test_source_states_saved_together_in_the_callers_transaction(store: Store) -> None:
+    first = SourceState(source_id="alpha", failures=1, last_error="alpha: HTTP 500", warnings=("w",))
+    store.sources.save(first)
+    with store.transaction() as conn:
+        store.sources.save_many(
+            [
+                replace(first, failures=0, last_error=None, last_success=NOW),
+                SourceState(source_id="beta", next_due=NOW),
+                SourceState(source_id="beta", next_due=NOW + timedelta(hours=2)),  # the last one wins
+            ],
+            conn,
+        )
+    states = store.sources.all()
+    assert set(states) == {"alpha", "beta"}
+    assert states["alpha"].failures == 0 and states["alpha"].last_error is None
+    assert states["alpha"].last_success == NOW and states["alpha"].warnings == ("w",)
+    assert states["beta"].next_due == NOW + timedelta(hours=2)
+    store.sources.save_many([])  # nothing to save: no statement, no error
+
+
 def test_migrations_create_exactly_the_schema_the_code_uses(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
