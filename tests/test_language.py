@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -67,17 +68,15 @@ def test_danish_counts_as_norwegian() -> None:
 
 
 def test_concurrent_first_use_loads_one_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from py3langid.langid import LanguageIdentifier
-
     loads: list[int] = []
-    real = LanguageIdentifier.from_model_file.__func__  # type: ignore[attr-defined]
+    real = language._load_identifier
 
-    def counting(cls: type, *args: object, **kwargs: object) -> object:  # a spy: counts, then loads
+    def counting() -> object:  # a spy: counts, then loads
         loads.append(1)
-        return real(cls, *args, **kwargs)
+        return real()
 
     monkeypatch.setattr(language, "_identifier", None)  # as in a fresh process
-    monkeypatch.setattr(LanguageIdentifier, "from_model_file", classmethod(counting))
+    monkeypatch.setattr(language, "_load_identifier", counting)
     results: list[str | None] = []
     threads = [
         threading.Thread(target=lambda: results.append(detect_language("Ny studie viser bedre overlevelse")))
@@ -105,3 +104,70 @@ def test_function_words_decide_clear_text_without_the_model_and_leave_swedish_to
                                     " pasienter med kreft kan delta på dette.") == "no"
     assert _clear_by_function_words("Forskarna har fått medel till en ny studie och det är första gången"
                                     " som patienter med cancer kan delta på detta.") is None
+
+
+# --- the uncompressed model cache ----------------------------------------------------------------------
+
+SAMPLES = (
+    "Forskere ved Oslo universitetssykehus har utviklet en ny metode",
+    "Photocure ASA: Results for the fourth quarter of 2024",
+    "Svenska forskare har hittat ett nytt sätt att behandla cancer",
+    "Ny kreftvaksine testes",
+)
+
+
+def _the_package_way() -> object:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(language.CANDIDATES))
+    return identifier
+
+
+def _cache_file() -> Path:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    path = language.cache_path(MODEL_DIR / MODEL_FILE)
+    assert path is not None
+    return path
+
+
+def test_the_model_is_cached_uncompressed_and_then_read_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import py3langid.modelio
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    stale = tmp_path / "pipeline" / "py3langid-0000000000000000.npz"  # another py3langid's model
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
+    expected = _the_package_way()
+    first = language._load_identifier()
+    assert _cache_file().parent == tmp_path / "pipeline"
+    assert [p.name for p in (tmp_path / "pipeline").iterdir()] == [_cache_file().name]
+
+    def no_decompressing(path: object) -> object:
+        raise AssertionError("the cached model should have been read")
+
+    monkeypatch.setattr(py3langid.modelio, "load_model", no_decompressing)
+    cached = language._load_identifier()
+    for text in SAMPLES:
+        assert cached.rank(text) == first.rank(text) == expected.rank(text)  # type: ignore[attr-defined]
+
+
+def test_a_damaged_cache_is_replaced_and_an_unwritable_one_only_costs_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = _cache_file()
+    path.parent.mkdir()
+    path.write_bytes(b"PK\x03\x04 not a whole zip file")
+    expected = _the_package_way()
+    assert language._load_identifier().rank(SAMPLES[0]) == expected.rank(SAMPLES[0])  # type: ignore[attr-defined]
+    assert path.stat().st_size > 1_000_000  # rewritten whole
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache directory would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert language._load_identifier().rank(SAMPLES[1]) == expected.rank(SAMPLES[1])  # type: ignore[attr-defined]
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
