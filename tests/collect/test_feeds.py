@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -484,3 +485,62 @@ def test_a_relative_xml_base_resolves_against_the_feed_url() -> None:
     (item,) = parse_feed(data, url="https://example.org/feeds/atom.xml", now=NOW).items
     assert item.url == "https://example.org/blog/posts/first"
     assert item.image_url == "https://example.org/blog/posts/pic.jpg"
+
+
+# --- feedparser's content parameters, copied without deepcopy ------------------------------------------
+
+
+def _raw(name: str) -> Any:
+    import io
+
+    import feedparser
+
+    return feedparser.parse(
+        io.BytesIO((FEEDS / name).read_bytes()), sanitize_html=False, resolve_relative_uris=False
+    )
+
+
+def _outcome(name: str) -> ParsedFeed | str:
+    try:
+        return parse(name, f"https://example.org/{name}")
+    except ParseError as exc:
+        return str(exc)
+
+
+def test_shallow_copies_of_content_parameters_change_nothing_feedparser_or_we_return(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import copy
+
+    import feedparser.mixin
+
+    from pipeline.collect.feeds import _ShallowContentParams
+
+    assert feedparser.mixin.copy is _ShallowContentParams  # installed by importing our parser
+    names = sorted(p.name for p in FEEDS.iterdir())
+    well_formed = ["atom.xml", "rss1.rdf", "rss2.xml", "norwegian.xml", "wordpress.xml", "hostile.xml"]
+    fast_raw = [_raw(n) for n in well_formed]
+    fast = [_outcome(n) for n in names]
+    monkeypatch.setattr(feedparser.mixin, "copy", copy)
+    assert [_raw(n) for n in well_formed] == fast_raw
+    assert [_outcome(n) for n in names] == fast
+
+    entries = fast_raw[0].entries
+    assert entries[0].title_detail == {**entries[0].title_detail}  # a plain copy holds the same values
+    assert entries[0].title_detail is not entries[1].title_detail
+    assert entries[0].title_detail is not entries[0].summary_detail
+
+
+def test_other_values_are_still_deep_copied() -> None:
+    from feedparser.util import FeedParserDict
+
+    from pipeline.collect.feeds import _ShallowContentParams
+
+    nested = FeedParserDict(type="text/html", extra=["a"])
+    copied = _ShallowContentParams.deepcopy(nested)
+    assert copied == nested and copied["extra"] is not nested["extra"]
+    flat = FeedParserDict(type="text/plain", language=None, base="https://example.org/")
+    assert (
+        _ShallowContentParams.deepcopy(flat) == flat
+        and type(_ShallowContentParams.deepcopy(flat)) is FeedParserDict
+    )
