@@ -79,6 +79,28 @@ def canonical_url(url: str) -> str:
 _PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#][!-~]*)?\Z")
 
 
+# A path-absolute reference ("/news/1?page=2") of printable ASCII with no dot segment to remove, no ";"
+# parameters and no empty query or fragment (urljoin drops a bare ";", "?" or "#"): joined to an http(s)
+# base, it is the base's origin followed by itself, as urljoin would make it.
+_PLAIN_ABSOLUTE_PATH = re.compile(
+    r"/(?![/\\])[^\x00-\x20\x7f-\U0010ffff?#;]*(?:\?[^\x00-\x20\x7f-\U0010ffff#]+)?(?:#[!-~]+)?\Z"
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _http_origin(base: str) -> str | None:
+    """`scheme://netloc` of an http(s) base URL with a host and a valid port, else None. Cached: the
+    links of one document share its base."""
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def absolute_url(href: str | None, base: str | None) -> str | None:
     """`href` resolved against `base`, or None unless the result is an http(s) URL with a host."""
     if not href:
@@ -88,6 +110,10 @@ def absolute_url(href: str | None, base: str | None) -> str | None:
         return href
     if not href:
         return None
+    if base and _PLAIN_ABSOLUTE_PATH.match(href) and "/." not in href:  # the next most common one
+        origin = _http_origin(base)
+        if origin is not None:
+            return origin + href
     try:
         # urljoin would only re-serialise an absolute URL; most are, and it is the costly step
         joined = href if href.startswith(("https://", "http://")) else urljoin(base or "", href)

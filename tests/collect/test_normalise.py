@@ -70,6 +70,43 @@ def test_absolute_url(href: str | None, base: str | None, expected: str | None) 
     assert absolute_url(href, base) == expected
 
 
+def _joined_the_long_way(href: str, base: str) -> str | None:
+    """What absolute_url answered before its shortcut for path-absolute references: urljoin, then checks."""
+    from urllib.parse import urljoin, urlsplit
+
+    try:
+        joined = urljoin(base, href.strip())
+        parts = urlsplit(joined)
+        parts.port  # noqa: B018
+    except ValueError:
+        return None
+    return joined if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def test_a_path_absolute_reference_joins_as_urljoin_would() -> None:
+    import random
+
+    bases = [
+        "https://Example.ORG/a/b/c.html",
+        "http://127.0.0.1:8080/feed.xml",
+        "HTTP://user:pw@host.no/x/",
+        "https://h.no/a;p?q#f",
+        "https://h.no:99999/",
+        "https:///no-host",
+        "ftp://h.no/x",
+        "https://[::1]/x",
+        "https://h.no?x",
+    ]
+    pieces = ["/", "a", "Z", "9", ".", "..", "?", "#", "%2e", ";", ";p", "=", "&", "\\", " ", "é", "//", ":"]
+    rng = random.Random(2)
+    hrefs = ["/news/1", "/news/1?page=2#top", "/", "/a/../b", "/a/.", "/a?", "/a#", "/a;", "//cdn/x"]
+    hrefs += ["/" + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))) for _ in range(3000)]
+    for href in hrefs:
+        for base in bases:
+            expected = _joined_the_long_way(href, base)
+            assert absolute_url(href, base) == expected, (href, base)
+
+
 def test_sanitise_keeps_the_allow_list_and_makes_urls_absolute() -> None:
     html = (
         '<h2 class="x">Result</h2><p style="color:red">A <strong>big</strong> <em>step</em>, see '
