@@ -278,3 +278,49 @@ def test_approve_without_a_time_waits_for_the_slot_and_the_scheduler_sends_it_th
     svc.clock = lambda: datetime(2026, 12, 3, 8, 1, tzinfo=UTC)
     [report] = jobs.send_scheduled(svc)
     assert report["sent"] == 1 and svc.store.digests.get(digest.id).status == "sent"
+
+
+def test_a_pooled_curation_stores_what_one_process_stores(svc, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.jobs import curate as curate_job
+
+    pending = svc.store.curations.to_curate()
+    alone = jobs.curate_new(svc)
+    by_one = svc.store.curations.get_many(i.id for i in pending)
+    # The same items again through two forked workers, in chunks of 7, each stored as it comes back.
+    monkeypatch.setattr(curate_job, "POOL_MIN_ITEMS", 1)
+    monkeypatch.setattr(curate_job, "POOL_CHUNK", 7)
+    progress: list[int] = []
+    pooled = curate_job.curate_items(
+        svc, pending, workers=2, on_progress=lambda done, _total: progress.append(done)
+    )
+    assert progress == sorted(progress) and progress[-1] == len(pending) and len(progress) == 15
+    assert (pooled.curated, pooled.tagged, pooled.noise) == (alone.curated, alone.tagged, alone.noise)
+    assert svc.store.curations.get_many(i.id for i in pending) == by_one
+
+
+def test_a_curation_that_fails_midway_keeps_its_stored_chunks_and_resumes(
+    svc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.jobs import curate as curate_job
+
+    monkeypatch.setattr(curate_job, "POOL_CHUNK", 30)
+    store = svc.store.curations
+    save = store.save_records
+    calls = []
+
+    def failing_save(records, now):  # the third chunk's write fails (a full disk, a killed process)
+        calls.append(len(records))
+        if len(calls) == 3:
+            raise OSError("disk full")
+        save(records, now)
+
+    monkeypatch.setattr(store, "save_records", failing_save)
+    with pytest.raises(OSError):
+        jobs.curate_new(svc)
+    assert len(svc.store.curations.to_curate()) == 40  # two chunks of 30 were stored
+    monkeypatch.setattr(store, "save_records", save)
+    report = jobs.curate_new(svc)
+    assert report.curated == 40 and svc.store.curations.to_curate() == []
+    groups = svc.store.curations.groups()
+    assert len(groups) == 100  # every item has its story's key, the resumed ones grouped too
+    assert report.stories_told_by_several >= 4

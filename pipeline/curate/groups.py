@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pipeline.curate.themes import normalise
+from pipeline.curate.themes import normalise, padded_normalised
 
 # Exact word-set Jaccard at or above this confirms two items in one language as the same story.
 JACCARD_THRESHOLD = 0.4
@@ -189,6 +189,7 @@ class StoryFeatures(NamedTuple):
     entities: frozenset[str]
     codes: frozenset[str]
     text: str  # title and lede as written (capitals tell codes)
+    lower: str  # the same, normalised
     slot: int  # half windows since the epoch
 
 
@@ -212,11 +213,13 @@ def _word_hashes(words: Iterable[str]) -> bytes:
 def story_features(title: str, summary: str, published: datetime | None) -> StoryFeatures:
     """The features of one item (pure; run in the curation workers)."""
     text = f"{title}\n{summary[:LEDE_CHARS]}"
-    words = set(normalise(text).split())
+    # The matchers have just normalised the title and the summary (cached): the head of it is the lede's.
+    lower = f"{padded_normalised(title)[1:-1]} {padded_normalised(summary)[1 : LEDE_CHARS + 1]}"
+    words = set(lower.split())
     words.difference_update(STOPWORDS)
     entities, _distinctive, codes = title_entities(title)
     slot = int(published.timestamp() // (WINDOW_DAYS * 43200)) if published else 0
-    return StoryFeatures(_word_hashes(words), entities, codes, text, slot)
+    return StoryFeatures(_word_hashes(words), entities, codes, text, lower, slot)
 
 
 def features_of(item: GroupInput) -> StoryFeatures:
@@ -226,12 +229,11 @@ def features_of(item: GroupInput) -> StoryFeatures:
 class _Story:
     """StoryFeatures with what confirming a candidate pair needs, derived only when it is needed."""
 
-    __slots__ = ("features", "_words", "_lower", "_anchors")
+    __slots__ = ("features", "_words", "_anchors")
 
     def __init__(self, features: StoryFeatures) -> None:
         self.features = features
         self._words: frozenset[int] | None = None
-        self._lower: str | None = None
         self._anchors: frozenset[str] | None = None
 
     @property
@@ -242,9 +244,7 @@ class _Story:
 
     @property
     def text_lower(self) -> str:
-        if self._lower is None:
-            self._lower = normalise(self.features.text)
-        return self._lower
+        return self.features.lower
 
     def anchors(self) -> frozenset[str]:
         """What two language versions of one text share: its codes and figures, and its long words that
@@ -295,17 +295,14 @@ def _signatures(features: Sequence[StoryFeatures]) -> tuple[np.ndarray, np.ndarr
     raw = flat.reshape(n, BINS).T.copy()  # bins as rows: each step below reads one contiguous row
     filled = raw != _EMPTY
     has_words = lengths > 0
-    # Walk the bins backwards twice (circularly), carrying the next filled bin's value and position.
-    next_value = np.zeros(n, dtype=np.uint64)
-    next_bin = np.zeros(n, dtype=np.int64)
-    for b in range(BINS - 1, -1, -1):
-        next_value = np.where(filled[b], raw[b], next_value)
-        next_bin = np.where(filled[b], b + BINS, next_bin)
-    signature = np.empty_like(raw)
-    for b in range(BINS - 1, -1, -1):
-        next_value = np.where(filled[b], raw[b], next_value)
-        next_bin = np.where(filled[b], b, next_bin)
-        signature[b] = next_value + ((next_bin - b).astype(np.uint64) << np.uint64(32))
+    # For each bin, the next filled bin at or after it (circularly: the bins are laid out twice), found
+    # by a running minimum from the end; an empty bin takes its value plus the distance in the high bits.
+    bins = np.arange(BINS, dtype=np.int16)[:, None]
+    position = np.where(filled, bins, np.int16(4 * BINS))
+    twice = np.concatenate([position, position + np.int16(BINS)])
+    following = np.minimum.accumulate(twice[::-1], axis=0)[::-1][:BINS]
+    source = np.minimum(following, 2 * BINS - 1) % BINS  # items without words: any bin, never used
+    signature = raw[source, np.arange(n)] + ((following - bins).astype(np.uint64) << np.uint64(32))
     return signature, has_words
 
 
@@ -358,10 +355,9 @@ def _lsh_candidates(features: Sequence[StoryFeatures]) -> set[tuple[int, int]]:
     two = starts[sizes == 2]  # most shared buckets hold a pair: no Python loop for those
     a, b = owners[two].tolist(), owners[two + 1].tolist()
     pairs.update((x, y) if x < y else (y, x) for x, y in zip(a, b, strict=True) if x != y)
-    owner_list = owners.tolist()
-    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
-        if 2 < size <= MAX_BUCKET:
-            pairs.update(combinations(sorted(set(owner_list[start : start + size])), 2))
+    larger = (sizes > 2) & (sizes <= MAX_BUCKET)
+    for start, size in zip(starts[larger].tolist(), sizes[larger].tolist(), strict=True):
+        pairs.update(combinations(sorted(set(owners[start : start + size].tolist())), 2))
     return pairs
 
 
@@ -500,24 +496,40 @@ def group_stories(
             uf.union(i, j)
     clusters: dict[int, list[int]] = {}
     for idx in range(len(stories)):
-        clusters.setdefault(uf.find(idx), []).append(idx)
+        clusters.setdefault(uf.find(idx), []).append(ids[idx])
     out: dict[int, str] = {}
-    for members in clusters.values():
-        member_ids = [ids[m] for m in members]
-        key = _stable_key(member_ids, previous)
+    taken: set[str] = set()
+    # Oldest story first: when a group splits, the part with its oldest item keeps the key.
+    for member_ids in sorted(clusters.values(), key=min):
+        key = _stable_key(member_ids, previous, taken)
+        taken.add(key)
         for item_id in member_ids:
             out[item_id] = overrides.get(item_id, key)
     return out
 
 
-def _stable_key(ids: Sequence[int], previous: Mapping[int, str]) -> str:
-    """The key most members had before (ties: the smallest), else one named after the oldest item."""
+def _stable_key(ids: Sequence[int], previous: Mapping[int, str], taken: set[str]) -> str:
+    """The key most members had before (ties: the oldest member's), else one named after the oldest item;
+    never a key that another group has taken."""
     if len(ids) == 1:  # most stories are told once: no need to count
-        return previous.get(ids[0]) or f"g{ids[0]}"
-    keys = Counter(previous[i] for i in ids if i in previous)
-    if keys:
-        return min(keys, key=lambda k: (-keys[k], k))
-    return f"g{min(ids)}"
+        key = previous.get(ids[0])
+        if key is not None and key not in taken:
+            return key
+    else:
+        counts = Counter(previous[i] for i in ids if i in previous)
+        oldest_holder = {}
+        for i in sorted(ids, reverse=True):
+            if i in previous:
+                oldest_holder[previous[i]] = i
+        for key in sorted(counts, key=lambda k: (-counts[k], oldest_holder[k])):
+            if key not in taken:
+                return key
+    key = base = f"g{min(ids)}"
+    n = 1
+    while key in taken:
+        n += 1
+        key = f"{base}-{n}"
+    return key
 
 
 def choose_representative(members: Sequence[GroupInput]) -> int:

@@ -1,8 +1,9 @@
 """Theme tagging in English and Norwegian, with the evidence for every tag.
 
 All terms (of all themes, and in curate_item also noise rules and member names) are compiled once into
-one Aho-Corasick automaton (pyahocorasick) that scans normalised text in a single pass; a regex with
-word boundaries per term was ten times slower. How a term matches depends on its *mode*:
+one Aho-Corasick automaton (ahocorasick-rs, a DFA) that scans normalised text in a single pass and returns
+all its matches in one call; a regex with word boundaries per term was ten times slower, and pyahocorasick's
+match-by-match iteration twice as slow. How a term matches depends on its *mode*:
 
 - ``en``: whole words; the regular plural (-s, -es after s/x/z/ch/sh, -y -> -ies) is an extra key.
 - ``no``: Norwegian terms of five letters or more match anywhere, so they are found inside compounds
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-import ahocorasick
+import ahocorasick_rs
 
 from pipeline.curate.trials import trial_links
 from pipeline.errors import ConfigError
@@ -67,12 +68,16 @@ def normalise(text: str) -> str:
 
 
 @lru_cache(maxsize=16)
-def _padded(text: str) -> str:
+def padded_normalised(text: str) -> str:
     """The normalised text between two spaces, so that a key " eu " matches only a whole token.
 
-    Cached because the same title and summary are scanned by the theme, noise and member matchers.
+    Cached because the same title and summary are scanned by the theme, noise and member matchers, and
+    then split into words for grouping.
     """
     return f" {normalise(text)} "
+
+
+_padded = padded_normalised
 
 
 def _is_acronym(term: str) -> bool:
@@ -133,20 +138,35 @@ class TermIndex:
             for term, mode, payload in entries:
                 for key, spec in _compile(term, mode, payload):
                     table.setdefault(key, []).append((group, spec))
-        self._automaton: Any = None
-        if table:
-            automaton = ahocorasick.Automaton()
-            for key, specs in table.items():
-                # Most keys need no check once matched: their payloads are added as a set, in C.
-                free: dict[int, set[int]] = {}
-                for group, spec in specs:
-                    if not (spec.case_len or spec.capital):
-                        free.setdefault(group, set()).add(spec.payload)
-                frees = tuple((group, frozenset(p)) for group, p in free.items())
-                checked = tuple((g, spec) for g, spec in specs if spec.case_len or spec.capital)
-                automaton.add_word(key, (len(key), frees, checked))
-            automaton.make_automaton()
-            self._automaton = automaton
+        # Most keys need no check once matched: their payloads are added as sets, once per key found
+        # however often it occurs. The others (acronyms, names) have each hit checked for capitals, and
+        # an automaton of their own, so that only their hits are looked at one by one.
+        free_keys: list[tuple[str, _Frees, _Checked]] = []
+        checked_keys: list[tuple[str, _Frees, _Checked]] = []
+        for key, specs in table.items():
+            free: dict[int, set[int]] = {}
+            for group, spec in specs:
+                if not (spec.case_len or spec.capital):
+                    free.setdefault(group, set()).add(spec.payload)
+            frees = tuple((group, frozenset(p)) for group, p in free.items())
+            checked = tuple((g, spec) for g, spec in specs if spec.case_len or spec.capital)
+            (checked_keys if checked else free_keys).append((key, frees, checked))
+        self._free_keys = [key for key, _f, _c in free_keys]
+        self._frees = [frees for _k, frees, _c in free_keys]
+        self._checked_keys = [key for key, _f, _c in checked_keys]
+        self._checked = [(frees, checked) for _k, frees, checked in checked_keys]
+        self._free_automaton = _automaton(self._free_keys)
+        self._checked_automaton = _automaton(self._checked_keys)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The compiled automata do not pickle (a spawned pool worker receives the index): they are
+        # rebuilt from their keys.
+        return {k: v for k, v in self.__dict__.items() if not k.endswith("_automaton")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._free_automaton = _automaton(self._free_keys)
+        self._checked_automaton = _automaton(self._checked_keys)
 
     def find(self, text: str) -> set[int]:
         """Payload ids of the first group's terms found in `text`."""
@@ -155,22 +175,40 @@ class TermIndex:
     def find_all(self, text: str) -> list[set[int]]:
         """Payload ids found in `text`, one set per group."""
         found: list[set[int]] = [set() for _ in range(self.groups)]
-        if self._automaton is None or not text:
+        if not text:
             return found
-        for end, (length, frees, checked) in self._automaton.iter(_padded(text)):
-            for group, payloads in frees:
-                found[group] |= payloads
-            for group, spec in checked:
+        padded = _padded(text)
+        if self._free_automaton is not None:
+            hits = self._free_automaton.find_matches_as_indexes(padded, overlapping=True)
+            for key in {key for key, _start, _end in hits}:
+                for group, payloads in self._frees[key]:
+                    found[group] |= payloads
+        if self._checked_automaton is not None:
+            for key, start, _end in self._checked_automaton.find_matches_as_indexes(padded, overlapping=True):
+                frees, checked = self._checked[key]
+                for group, payloads in frees:
+                    found[group] |= payloads
                 # Keys with boundaries start with the padding space, which sits one place before the
                 # original offset: `start` is therefore the original offset of their first letter.
-                start = end - length + 1
-                if spec.case_len:
-                    if any(c.islower() for c in text[start : start + spec.case_len]):
+                for group, spec in checked:
+                    if spec.case_len:
+                        if any(c.islower() for c in text[start : start + spec.case_len]):
+                            continue
+                    elif not text[start].isupper():  # a name written with a capital
                         continue
-                elif not text[start].isupper():  # a name written with a capital
-                    continue
-                found[group].add(spec.payload)
+                    found[group].add(spec.payload)
         return found
+
+
+_Frees = tuple[tuple[int, frozenset[int]], ...]
+_Checked = tuple[tuple[int, _Key], ...]
+
+
+def _automaton(keys: Sequence[str]) -> ahocorasick_rs.AhoCorasick | None:
+    # A DFA: the largest to build (well under a second for thousands of keys) and the fastest to scan.
+    if not keys:
+        return None
+    return ahocorasick_rs.AhoCorasick(keys, implementation=ahocorasick_rs.Implementation.DFA)
 
 
 def _compile(term: str, mode: Mode, payload: int) -> list[tuple[str, _Key]]:
@@ -252,6 +290,8 @@ class ThemeMatcher:
         # Evidence values are frozen: one per term and place, shared by every item that matches.
         self._title_evidence = [Evidence(term=term, where="title") for _ti, term, _x in self._payloads]
         self._summary_evidence = [Evidence(term=term, where="summary") for _ti, term, _x in self._payloads]
+        # Per payload its theme's index, or ~index for an exclusion term (one lookup per payload found).
+        self._theme_of = [~ti if excluded else ti for ti, _term, excluded in self._payloads]
 
     def tag(self, title: str, summary: str, *, source_themes: Sequence[str] = ()) -> tuple[Tag, ...]:
         """Themes of one item, best first, each with its score and evidence (term and where it was found)."""
@@ -273,17 +313,21 @@ class ThemeMatcher:
         evidence: dict[int, list[Evidence]] = {}
         scores: dict[int, float] = {}
         excluded: set[int] = set()
+        theme_of = self._theme_of
         for found, weight, evidences in (
             (in_title, TITLE_WEIGHT, self._title_evidence),
             (in_summary, SUMMARY_WEIGHT, self._summary_evidence),
         ):
             for payload in sorted(found):
-                ti, _term, is_exclusion = self._payloads[payload]
-                if is_exclusion:
-                    excluded.add(ti)
-                    continue
-                evidence.setdefault(ti, []).append(evidences[payload])
-                scores[ti] = scores.get(ti, 0.0) + weight
+                ti = theme_of[payload]
+                if ti < 0:  # an exclusion term of theme ~ti
+                    excluded.add(~ti)
+                elif ti in scores:
+                    evidence[ti].append(evidences[payload])
+                    scores[ti] += weight
+                else:
+                    evidence[ti] = [evidences[payload]]
+                    scores[ti] = weight
         for theme_id, identifier in _pattern_hits(title, summary, trials):
             pi = self._order.get(theme_id)
             if pi is not None:

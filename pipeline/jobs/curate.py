@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from multiprocessing.context import BaseContext
-from typing import Any
 
 from pipeline.curate.curation import apply_editor_decisions, curate_item, group_overrides
 from pipeline.curate.groups import StoryFeatures, StoryInput, group_stories, story_features
@@ -21,6 +20,7 @@ from pipeline.curate.noise import NoiseMatcher, noise_matcher
 from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping
 from pipeline.jobs.services import Services
 from pipeline.language import detect_language
+from pipeline.store.curation import CurationRecord, curation_from_record, curation_record
 from pipeline.types import (
     Config,
     Curation,
@@ -29,7 +29,6 @@ from pipeline.types import (
     Evidence,
     Source,
     StoredItem,
-    Tag,
 )
 
 #: Grouping compares an item with the items published this many days around it: a story is re-told
@@ -129,12 +128,12 @@ def curate_items(
         for chunk in curate_stream(
             ctx, pending, decisions, svc.config.settings.digest, now, workers=workers, on_progress=on_progress
         ):
-            kept = [_keep_group(c, previous) for c, _f in chunk]
-            svc.store.curations.save([(c, hashes[c.item_id]) for c in kept], now)
-            for c, f in chunk:
-                features[c.item_id] = f
-                report.tagged += bool(c.tags)
-                report.noise += c.noise is not None
+            records = [_keep_group(record, previous) for record, _f in chunk]
+            svc.store.curations.save_records([(r, hashes[r.item_id]) for r in records], now)
+            for record, story in chunk:
+                features[record.item_id] = story
+                report.tagged += record.primary_theme is not None
+                report.noise += record.noise is not None
             report.curated += len(chunk)
     if pending:
         newest = max(i.published for i in pending)
@@ -145,11 +144,13 @@ def curate_items(
     return report
 
 
-def _keep_group(c: Curation, previous: Mapping[int, str]) -> Curation:
-    """The curation with the group key its item had, unless an editor's merge or split set one."""
-    if c.group_key is None and c.item_id in previous:
-        return replace(c, group_key=previous[c.item_id])
-    return c
+def _keep_group(record: CurationRecord, previous: Mapping[int, str]) -> CurationRecord:
+    """The curation with the group key its item had, unless an editor's merge or split set one; a new
+    item starts as a story of its own (the key grouping gives a story told once), so that regrouping
+    writes only the keys of the items it joins."""
+    if record.group_key is None:
+        return record._replace(group_key=previous.get(record.item_id) or f"g{record.item_id}")
+    return record
 
 
 def curate_one(
@@ -181,8 +182,8 @@ def _curate(
 # --- batches: a process pool for large ones ---------------------------------------------------------
 
 _Task = tuple[StoredItem, list[EditorDecision]]
-#: A curated item and what grouping needs of it.
-Curated = tuple[Curation, StoryFeatures]
+#: A curated item, encoded for its row, and what grouping needs of it.
+Curated = tuple[CurationRecord, StoryFeatures]
 
 
 def curate_batch(
@@ -207,7 +208,8 @@ def curate_batch(
         pool_min_items=pool_min_items,
         on_progress=on_progress,
     )
-    return [c for chunk in stream for c, _features in chunk]
+    evidence: dict[tuple[str, str], Evidence] = {}
+    return [curation_from_record(record, evidence) for chunk in stream for record, _features in chunk]
 
 
 def curate_stream(
@@ -241,20 +243,30 @@ def curate_stream(
                 on_progress(done, len(tasks))
             yield curated
         return
+    global _inherited
+    context = _pool_context()
     with ProcessPoolExecutor(
         max_workers=min(workers, len(chunks)),
-        mp_context=_pool_context(),
+        mp_context=context,
         initializer=_init_worker,
         initargs=(ctx, settings, now),
     ) as pool:
-        evidence: dict[tuple[str, str], Evidence] = {}
-        for rows in pool.map(_curate_chunk, chunks):
-            with gc_paused():
-                curated = [(_decode(row, evidence), features) for row, features in rows]
-            done += len(curated)
-            if on_progress:
-                on_progress(done, len(tasks))
-            yield curated
+        if context.get_start_method() == "fork":
+            # A forked worker finds the tasks in the memory it shares with this process: only the
+            # bounds of each chunk are sent, instead of pickling every item there and back.
+            _inherited = tasks
+            bounds = [(i, min(i + POOL_CHUNK, len(tasks))) for i in range(0, len(tasks), POOL_CHUNK)]
+            results = pool.map(_curate_inherited, bounds)
+        else:
+            results = pool.map(_curate_chunk, chunks)
+        try:
+            for curated in results:
+                done += len(curated)
+                if on_progress:
+                    on_progress(done, len(tasks))
+                yield curated
+        finally:
+            _inherited = []
 
 
 def _curate_chunk_with(
@@ -262,7 +274,7 @@ def _curate_chunk_with(
 ) -> list[Curated]:
     return [
         (
-            _curate(ctx, item, decisions, settings, now),
+            curation_record(_curate(ctx, item, decisions, settings, now)),
             story_features(item.title, item.summary_text, item.published),
         )
         for item, decisions in tasks
@@ -287,55 +299,19 @@ def _init_worker(ctx: CurationContext, settings: DigestSettings, now: datetime |
     _worker = (ctx, settings, now)
 
 
-def _curate_chunk(tasks: list[_Task]) -> list[tuple[_Wire, StoryFeatures]]:
+# The whole batch, for forked workers to read their chunks from (see curate_stream).
+_inherited: list[_Task] = []
+
+
+def _curate_inherited(bounds: tuple[int, int]) -> list[Curated]:
+    start, end = bounds
+    return _curate_chunk(_inherited[start:end])
+
+
+def _curate_chunk(tasks: list[_Task]) -> list[Curated]:
     assert _worker is not None, "the pool's initializer sets the worker's matchers"
     with gc_paused():
-        return [(_encode(c), features) for c, features in _curate_chunk_with(*_worker, tasks)]
-
-
-# A curation as plain tuples on its way back from a worker: unpickling frozen dataclasses (ten objects an
-# item: its tags and their evidence) cost the main process more than building them anew, twice over.
-_Wire = tuple[Any, ...]
-
-
-def _encode(c: Curation) -> _Wire:
-    tags = tuple((t.theme, t.score, tuple((e.term, e.where) for e in t.evidence)) for t in c.tags)
-    return (
-        c.item_id,
-        c.language,
-        tags,
-        c.noise,
-        c.members,
-        c.group_key,
-        c.score,
-        c.pinned,
-        c.included,
-        c.trials,
-    )
-
-
-def _decode(row: _Wire, evidence: dict[tuple[str, str], Evidence]) -> Curation:
-    """The curation `_encode` sent; `evidence` shares one Evidence per (term, where) across the batch."""
-    item_id, language, tags, noise, members, group_key, score, pinned, included, trials = row
-    return Curation(
-        item_id=item_id,
-        language=language,
-        tags=tuple(Tag(theme, s, tuple(_evidence(e, evidence) for e in ev)) for theme, s, ev in tags),
-        noise=noise,
-        members=members,
-        group_key=group_key,
-        score=score,
-        pinned=pinned,
-        included=included,
-        trials=trials,
-    )
-
-
-def _evidence(pair: tuple[str, str], cache: dict[tuple[str, str], Evidence]) -> Evidence:
-    found = cache.get(pair)
-    if found is None:
-        found = cache[pair] = Evidence(term=pair[0], where=pair[1])  # type: ignore[arg-type]
-    return found
+        return _curate_chunk_with(*_worker, tasks)
 
 
 @contextmanager
@@ -376,7 +352,7 @@ def regroup(
         previous={item_id: key for item_id, _language, key in rows if key},
         overrides=overrides,
     )
-    changed = svc.store.curations.set_groups(groups)
+    changed = svc.store.curations.set_groups(groups, current={item_id: key for item_id, _l, key in rows})
     sizes: dict[str, int] = {}
     for key in groups.values():
         sizes[key] = sizes.get(key, 0) + 1

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, or_, select, update
 
 from pipeline.store.db import chunks
 from pipeline.store.items import to_item
-from pipeline.store.schema import curations, editor_decisions, items, tags
+from pipeline.store.schema import curations, editor_decisions, items
 from pipeline.types import Curation, EditorDecision, Evidence, StoredItem, Tag
 
 
@@ -29,20 +29,22 @@ class Curations:
 
     def save(self, results: Sequence[tuple[Curation, str]], now: datetime) -> None:
         """Store (curation, content hash it was made from) pairs, replacing earlier results of those items."""
-        if not results:
+        self.save_records([(curation_record(c), h) for c, h in results], now)
+
+    def save_records(self, records: Sequence[tuple[CurationRecord, str]], now: datetime) -> None:
+        """`save` for curations already encoded by `curation_record` (the curation workers encode them,
+        so that this process only writes)."""
+        if not records:
             return
-        ids = [c.item_id for c, _ in results]
-        curation_rows = [_curation_row(c, h, now) for c, h in results]
-        evidence_json: dict[tuple[str, str], str] = {}
-        tag_rows = [_tag_row(c.item_id, t, evidence_json) for c, _ in results for t in c.tags]
+        rows = [(*record, content_hash, now) for record, content_hash in records]
         with self._engine.begin() as conn:
-            # Deletes go in chunks (a statement takes a bounded number of ids); inserts are one
-            # executemany each, compiled once: per-chunk statements cost more than the rows themselves.
-            for chunk in chunks(ids):
-                conn.execute(delete(tags).where(tags.c.item_id.in_(chunk)))
-                conn.execute(delete(curations).where(curations.c.item_id.in_(chunk)))
-            _insert_many(conn, curations, curation_rows)
-            _insert_many(conn, tags, tag_rows)
+            statement = _upsert(conn.dialect.name)
+            if statement is None:  # no upsert in this dialect: earlier rows go first
+                statement = insert(curations)
+                for chunk in chunks([r[0] for r in rows]):
+                    conn.execute(delete(curations).where(curations.c.item_id.in_(chunk)))
+            # One executemany, compiled once: per-chunk statements cost more than the rows themselves.
+            _execute_many(conn, statement, curations, _SAVED_COLUMNS, rows)
 
     def window(self, *, since: datetime, until: datetime) -> list[tuple[int, str | None, str | None]]:
         """(item id, language, group key) of the curated items published in [since, until), by id."""
@@ -55,23 +57,16 @@ class Curations:
         with self._engine.connect() as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(q)]
 
-    def set_groups(self, groups: dict[int, str]) -> int:
-        """Write group keys that changed; returns how many did."""
-        current = self.groups(groups)
+    def set_groups(self, groups: dict[int, str], current: Mapping[int, str | None] | None = None) -> int:
+        """Write group keys that changed; returns how many did. `current` may give the keys stored now
+        (as the caller read them), to spare reading them again."""
+        if current is None:
+            current = self.groups(groups)
         changed = [(k, i) for i, k in groups.items() if current.get(i) != k]
         if changed:
             with self._engine.begin() as conn:
-                # One executemany on the driver's cursor: through SQLAlchemy each row cost more than
-                # SQLite's update itself (a first curation of 50,000 items sets 50,000 keys).
                 statement = update(curations).where(curations.c.item_id == bindparam("_id"))
-                compiled = statement.compile(dialect=conn.dialect, column_keys=["group_key"])
-                order = {"group_key": 0, "_id": 1}
-                names = list(compiled.positiontup or ()) if compiled.positional else []
-                if compiled.positional:
-                    rows: list[Any] = [tuple(row[order[n]] for n in names) for row in changed]
-                else:
-                    rows = [{"group_key": k, "_id": i} for k, i in changed]
-                conn.exec_driver_sql(str(compiled), rows)
+                _execute_many(conn, statement, curations, ("group_key", "_id"), changed)
         return len(changed)
 
     def groups(self, item_ids: Iterable[int] | None = None) -> dict[int, str]:
@@ -101,27 +96,17 @@ class Curations:
     def get_many(self, item_ids: Iterable[int]) -> dict[int, Curation]:
         ids = list(item_ids)
         out: dict[int, Curation] = {}
+        evidence: dict[tuple[str, str], Evidence] = {}
         with self._engine.connect() as conn:
             for chunk in chunks(ids):
-                tag_rows = (
-                    conn.execute(
-                        select(tags)
-                        .where(tags.c.item_id.in_(chunk))
-                        .order_by(tags.c.item_id, tags.c.score.desc())
-                    )
-                    .mappings()
-                    .all()
-                )
-                by_item: dict[int, list[Tag]] = {}
-                for t in tag_rows:
-                    by_item.setdefault(t["item_id"], []).append(_to_tag(t))
                 for row in conn.execute(select(curations).where(curations.c.item_id.in_(chunk))).mappings():
-                    out[row["item_id"]] = _to_curation(row, tuple(by_item.get(row["item_id"], ())))
+                    out[row["item_id"]] = _to_curation(row, evidence)
         return out
 
     def item_ids_with_theme(self, theme: str) -> set[int]:
+        q = select(curations.c.item_id).where(curations.c.themes.contains(f" {theme} ", autoescape=True))
         with self._engine.connect() as conn:
-            return {r[0] for r in conn.execute(select(tags.c.item_id).where(tags.c.theme == theme))}
+            return {r[0] for r in conn.execute(q)}
 
     # --- editors' decisions -------------------------------------------------------------------------
 
@@ -157,22 +142,34 @@ class Curations:
         return out
 
 
-def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys) with one executemany on the driver's cursor.
+def _upsert(dialect: str) -> Any:
+    """An insert that replaces the row of an item curated before (SQLite and PostgreSQL), else None."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+    else:
+        return None
+    statement = dialect_insert(curations)
+    replaced = {name: statement.excluded[name] for name in _SAVED_COLUMNS if name != "item_id"}
+    return statement.on_conflict_do_update(index_elements=[curations.c.item_id], set_=replaced)
 
-    SQLAlchemy's per-row parameter handling costs more than SQLite's insert itself; here the statement
-    is compiled once for the connection's dialect and each value passes through its column type's bind
-    processor, as SQLAlchemy would do. Column defaults are not applied: rows give every column.
+
+def _execute_many(
+    conn: Connection, statement: Any, table: Table, keys: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Execute `statement` for rows of values in `keys` order, with one executemany on the driver's cursor.
+
+    SQLAlchemy's per-row parameter handling costs more than SQLite's own work here; the statement is
+    compiled once for the connection's dialect and each value passes through its column type's bind
+    processor (keys that are no column, such as a WHERE's bindparam, pass as they are). Column defaults
+    are not applied: rows give every column.
     """
-    if not rows:
-        return
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
+    compiled = statement.compile(dialect=conn.dialect, column_keys=[k for k in keys if k in table.c])
     # Column by column: one bind processor applied over a whole column, rows rebuilt by zip (in C).
-    columns: dict[str, list[Any]] = {}
-    for key in keys:
-        values = [row[key] for row in rows]
-        processor = table.c[key].type.bind_processor(conn.dialect)
+    columns: dict[str, Sequence[Any]] = {}
+    for key, values in zip(keys, zip(*rows, strict=True), strict=True):
+        processor = table.c[key].type.bind_processor(conn.dialect) if key in table.c else None
         columns[key] = list(map(processor, values)) if processor else values
     if compiled.positional:
         ordered = [columns[name] for name in compiled.positiontup or ()]
@@ -182,53 +179,97 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         conn.exec_driver_sql(str(compiled), named)
 
 
-def _curation_row(c: Curation, content_hash: str, now: datetime) -> dict[str, Any]:
-    return {
-        "item_id": c.item_id,
-        "language": c.language,
-        "noise": c.noise,
-        "members": json.dumps(list(c.members)),
-        "trials": json.dumps([list(t) for t in c.trials]),
-        "group_key": c.group_key,
-        "score": c.score,
-        "primary_theme": c.tags[0].theme if c.tags else None,
-        "pinned": c.pinned,
-        "included": c.included,
-        "curated_hash": content_hash,
-        "curated_at": now,
-    }
+# --- a curation as the values of its row -------------------------------------------------------------
+
+class CurationRecord(NamedTuple):
+    """A curation as the values of its row, in column order (`save_records` adds the content hash and
+    the time). What the curation workers send back: plain values, and nothing left to encode here."""
+
+    item_id: int
+    language: str | None
+    noise: str | None
+    members: str  # JSON
+    trials: str  # JSON
+    group_key: str | None
+    score: float
+    primary_theme: str | None
+    pinned: bool
+    included: bool
+    tags: str  # JSON, best first
+    themes: str  # " id id "
 
 
-def _tag_row(item_id: int, t: Tag, evidence_json: dict[tuple[str, str], str]) -> dict[str, Any]:
-    """`evidence_json` caches each (term, where) as JSON: a batch repeats a few hundred of them."""
-    parts: list[str] = []
-    by_editor = False
-    for e in t.evidence:
-        key = (e.term, e.where)
-        text = evidence_json.get(key)
-        if text is None:
-            text = evidence_json[key] = json.dumps({"term": e.term, "where": e.where}, ensure_ascii=False)
-        parts.append(text)
-        by_editor = by_editor or e.where == "editor"
-    return {
-        "item_id": item_id,
-        "theme": t.theme,
-        "score": t.score,
-        "evidence": "[" + ", ".join(parts) + "]",  # as json.dumps of the list writes it
-        "by_editor": by_editor,
-    }
+_SAVED_COLUMNS = (*CurationRecord._fields, "curated_hash", "curated_at")
+
+# A batch repeats a few hundred (term, where) pairs and a few themes: each is written as JSON once per
+# process (bounded: a cleared cache only costs the writing again).
+_JSON_CACHE_MAX = 100_000
+_evidence_json: dict[tuple[str, str], str] = {}
+_theme_json: dict[str, str] = {}
 
 
-def _to_tag(row: Any) -> Tag:
-    evidence = tuple(Evidence(term=e["term"], where=e["where"]) for e in json.loads(row["evidence"]))
-    return Tag(theme=row["theme"], score=row["score"], evidence=evidence)
+def _cached_json(cache: dict[Any, str], key: Any, value: Any) -> str:
+    text = cache.get(key)
+    if text is None:
+        if len(cache) >= _JSON_CACHE_MAX:
+            cache.clear()
+        text = cache[key] = json.dumps(value, ensure_ascii=False)
+    return text
 
 
-def _to_curation(row: Any, item_tags: tuple[Tag, ...]) -> Curation:
+def _tag_json(t: Tag) -> str:
+    evidence = ", ".join(
+        _cached_json(_evidence_json, (e.term, e.where), {"term": e.term, "where": e.where})
+        for e in t.evidence
+    )
+    theme = _cached_json(_theme_json, t.theme, t.theme)
+    # As json.dumps({"theme": ..., "score": ..., "evidence": [...]}) writes it.
+    return f'{{"theme": {theme}, "score": {float(t.score)!r}, "evidence": [{evidence}]}}'
+
+
+def curation_record(c: Curation) -> CurationRecord:
+    """The row values of a curation. Pure: the curation workers call it."""
+    return CurationRecord(
+        c.item_id,
+        c.language,
+        c.noise,
+        json.dumps(list(c.members)) if c.members else "[]",
+        json.dumps([list(t) for t in c.trials]) if c.trials else "[]",
+        c.group_key,
+        c.score,
+        c.tags[0].theme if c.tags else None,
+        c.pinned,
+        c.included,
+        "[" + ", ".join(_tag_json(t) for t in c.tags) + "]",
+        " " + " ".join(t.theme for t in c.tags) + " " if c.tags else "",
+    )
+
+
+def curation_from_record(record: CurationRecord, evidence: dict[tuple[str, str], Evidence]) -> Curation:
+    """The curation `curation_record` encoded; `evidence` shares one Evidence per (term, where)."""
+    return _to_curation(record._asdict(), evidence)
+
+
+def _evidence(term: str, where: str, cache: dict[tuple[str, str], Evidence]) -> Evidence:
+    found = cache.get((term, where))
+    if found is None:
+        found = cache[(term, where)] = Evidence(term=term, where=where)  # type: ignore[arg-type]
+    return found
+
+
+def _to_curation(row: Any, evidence: dict[tuple[str, str], Evidence]) -> Curation:
+    tags = tuple(
+        Tag(
+            theme=t["theme"],
+            score=t["score"],
+            evidence=tuple(_evidence(e["term"], e["where"], evidence) for e in t["evidence"]),
+        )
+        for t in json.loads(row["tags"])
+    )
     return Curation(
         item_id=row["item_id"],
         language=row["language"],
-        tags=item_tags,
+        tags=tags,
         noise=row["noise"],
         members=tuple(json.loads(row["members"])),
         group_key=row["group_key"],

@@ -112,17 +112,10 @@ curations = Table(
     Column("included", Boolean, nullable=False, default=False),
     Column("curated_hash", String(64), nullable=False),  # items.content_hash when curated
     Column("curated_at", UTCDateTime, nullable=False),
-)
-
-tags = Table(
-    "tags",
-    metadata,
-    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
-    Column("theme", String(64), primary_key=True),
-    Column("score", Float, nullable=False),
-    Column("evidence", Text, nullable=False, default="[]"),  # JSON list of {term, where}
-    Column("by_editor", Boolean, nullable=False, default=False),
-    Index("ix_tags_theme", "theme"),
+    # Themes best first, as JSON [{theme, score, evidence: [{term, where}]}]: one row per item (an item
+    # has a handful of tags, read and written together), with the theme ids between spaces for filters.
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("themes", Text, nullable=False, default=""),
 )
 
 editor_decisions = Table(

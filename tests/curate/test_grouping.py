@@ -210,3 +210,41 @@ def test_norwegian_acronym_twins_count_as_the_same_entity() -> None:
         summary="Sju prosjekter skal bruke maskinlæring til å forbedre kreftdiagnostikk.",
     )
     assert group_items([english, norwegian]) == {30: "g30", 31: "g30"}
+
+
+def test_a_group_that_splits_leaves_its_key_to_its_oldest_part() -> None:
+    # Items 5 and 6 were one story ("g5"); re-curated they no longer match: two stories, two keys.
+    result = group_items([INITIUM, NIPU], previous={5: "g5", 6: "g5"})
+    assert result[5] == "g5" and result[6] != "g5"
+
+
+def _reference_signature(hashes: list[int]) -> list[int]:
+    """One-permutation MinHash with rotation densification, item by item in plain Python."""
+    bins = groups.BINS
+    minimum: dict[int, int] = {}
+    for h in hashes:
+        b, value = h % bins, h // bins
+        minimum[b] = min(value, minimum.get(b, value))
+    out = []
+    for b in range(bins):
+        distance = next(d for d in range(bins) if (b + d) % bins in minimum)
+        out.append(minimum[(b + distance) % bins] + (distance << 32))
+    return out
+
+
+def test_batch_signatures_equal_item_by_item_minhash() -> None:
+    import random
+    from array import array
+
+    rng = random.Random(3)
+    sizes = [rng.choice([0, 1, 2, 5, 30, 200]) for _ in range(200)]
+    word_sets = [list({rng.getrandbits(32) for _ in range(size)}) for size in sizes]
+    features = [
+        groups.StoryFeatures(array("I", hashes).tobytes(), frozenset(), frozenset(), "", "", 0)
+        for hashes in word_sets
+    ]
+    signature, has_words = groups._signatures(features)
+    for i, hashes in enumerate(word_sets):
+        assert bool(has_words[i]) == bool(hashes)
+        if hashes:
+            assert signature[:, i].tolist() == _reference_signature(hashes)
