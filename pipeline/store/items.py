@@ -83,6 +83,7 @@ class Items:
                 else:
                     updates.append({"_id": item_id, "updated_at": now, **_values(p, digest)})
                     by_guid[p.guid] = (item_id, digest, p.canonical_url)
+                    seen_in_batch.add(p.canonical_url)  # taken from now on, by the item that moved there
                 continue
             if p.canonical_url in taken or p.canonical_url in seen_in_batch:
                 duplicates += 1

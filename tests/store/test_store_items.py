@@ -93,6 +93,22 @@ def test_duplicates_inside_one_batch_are_stored_once(store: Store) -> None:
     assert (result.new, result.duplicates) == (1, 1)
 
 
+def test_an_item_moving_to_a_url_keeps_it_from_a_new_entry_in_the_same_batch(store: Store) -> None:
+    with store.transaction() as conn:
+        store.items.ingest(conn, "alpha", [item(1)], NOW)
+    moved = "https://example.org/news/moved"
+    with store.transaction() as conn:
+        result = store.items.ingest(
+            conn,
+            "alpha",
+            [item(1, url=moved, canonical_url=moved, title="Moved"), item(2, url=moved, canonical_url=moved)],
+            NOW,
+        )
+    assert (result.new, result.updated, result.duplicates) == (0, 1, 1)
+    (stored,) = store.items.list()
+    assert (stored.guid, stored.canonical_url, stored.title) == ("guid-1", moved, "Moved")
+
+
 def test_source_state_round_trip(store: Store) -> None:
     state = SourceState(
         source_id="alpha",
