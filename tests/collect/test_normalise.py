@@ -222,3 +222,25 @@ def test_sanitising_in_threads_resolves_each_document_against_its_own_base() -> 
     for n, cleaned in enumerate(results):
         assert f'href="https://site{n}.example/page{n}"' in cleaned
         assert f'src="https://site{n}.example/img{n}.png"' in cleaned
+
+
+def test_sanitised_text_collapses_and_cleans_every_paragraph_as_the_general_rule_would() -> None:
+    """The shortcut for printable paragraphs gives what removing control characters, then splitting and
+    joining every paragraph gives."""
+    import html
+    import random
+
+    from pipeline.collect import normalise
+
+    def the_general_rule(markup: str) -> str:
+        text = normalise._SANITISED_TAG.sub("", normalise._SANITISED_BLOCK.sub("\x00", markup))
+        text = normalise._CONTROL_BUT_BREAK.sub("", html.unescape(text)).replace("\u200b", " ")
+        return "\n\n".join(p for p in (" ".join(p.split()) for p in text.split("\x00")) if p)
+
+    pieces = ["a", "é", " ", "  ", "\n", "\t", "\xa0", "\u200b", "\u200e", "\x01", "\x85", "\u2028", "\ufeff"]
+    pieces += ["&amp;", "&#160;", "&#8203;", "&#0;", "&lt;", "<p>", "</p>", "<br>", "<strong>", "</strong>"]
+    pieces += ['<a href="https://example.org/" rel="noopener nofollow">', "</a>", "<li>", "\x7f", "\x9f"]
+    rng = random.Random(5)
+    for _ in range(20_000):
+        markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert sanitised_html_to_text(markup) == the_general_rule(markup), repr(markup)
