@@ -27,7 +27,7 @@ import re
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -470,16 +470,24 @@ def group_items(
     return group_stories(stories, previous=previous, overrides=overrides)
 
 
+Pairs = list[tuple[int, int]]
+#: Starts a computation elsewhere (another process) and returns a function that waits for its result.
+RunBeside = Callable[[Callable[[], Pairs]], Callable[[], Pairs]]
+
+
 def group_stories(
     stories: Sequence[StoryInput],
     *,
     previous: Mapping[int, str] | None = None,
     overrides: Mapping[int, str] | None = None,
+    run_beside: RunBeside | None = None,
 ) -> dict[int, str]:
     """Item id -> group key for every item (a story told once is a group of one).
 
     `previous` holds keys from an earlier run, so a group keeps its key when it grows; `overrides` holds
     editors' merges and splits (see `group_overrides`), which are never undone by this function.
+    The two sources of candidates (words by LSH; titles' entities across languages) are found and
+    confirmed independently; `run_beside` may run the entities' side on another core meanwhile.
     """
     previous = previous or {}
     overrides = overrides or {}
@@ -487,13 +495,30 @@ def group_stories(
     compared = [_Story(f) for f in features]
     languages = [s.language for s in stories]
     ids = [s.item_id for s in stories]
+    fixed = {i for i, item_id in enumerate(ids) if item_id in overrides}
+
+    def confirmed(candidates: set[tuple[int, int]]) -> Pairs:
+        # Each side skips pairs it has joined already; the groups are the connected components of all
+        # confirmed pairs, whatever the order or the side that confirmed them.
+        uf = _UnionFind(len(stories))
+        out: Pairs = []
+        for i, j in candidates:
+            if i in fixed or j in fixed or uf.find(i) == uf.find(j):
+                continue
+            if _same_story(compared[i], compared[j], languages[i], languages[j]):
+                uf.union(i, j)
+                out.append((i, j))
+        return out
+
+    def entity_side() -> Pairs:
+        return confirmed(_entity_candidates(features, languages))
+
+    wait = run_beside(entity_side) if run_beside is not None else entity_side
+    pairs = confirmed(_lsh_candidates(features))
+    pairs.extend(wait())
     uf = _UnionFind(len(stories))
-    # The order pairs are confirmed in does not change the groups (connected components), nor the keys.
-    for i, j in _lsh_candidates(features) | _entity_candidates(features, languages):
-        if ids[i] in overrides or ids[j] in overrides:
-            continue
-        if uf.find(i) != uf.find(j) and _same_story(compared[i], compared[j], languages[i], languages[j]):
-            uf.union(i, j)
+    for i, j in pairs:
+        uf.union(i, j)
     clusters: dict[int, list[int]] = {}
     for idx in range(len(stories)):
         clusters.setdefault(uf.find(idx), []).append(ids[idx])

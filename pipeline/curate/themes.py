@@ -155,7 +155,7 @@ class TermIndex:
         self._frees = [frees for _k, frees, _c in free_keys]
         self._checked_keys = [key for key, _f, _c in checked_keys]
         self._checked = [(frees, checked) for _k, frees, checked in checked_keys]
-        self._free_automaton = _automaton(self._free_keys)
+        self._free_automaton = _bytes_automaton(self._free_keys)
         self._checked_automaton = _automaton(self._checked_keys)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -165,7 +165,7 @@ class TermIndex:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._free_automaton = _automaton(self._free_keys)
+        self._free_automaton = _bytes_automaton(self._free_keys)
         self._checked_automaton = _automaton(self._checked_keys)
 
     def find(self, text: str) -> set[int]:
@@ -179,7 +179,9 @@ class TermIndex:
             return found
         padded = _padded(text)
         if self._free_automaton is not None:
-            hits = self._free_automaton.find_matches_as_indexes(padded, overlapping=True)
+            # Scanned as UTF-8: a third faster than as str, whose matches' offsets are converted to
+            # characters, and these keys need no offsets.
+            hits = self._free_automaton.find_matches_as_indexes(padded.encode(), overlapping=True)
             for key in {key for key, _start, _end in hits}:
                 for group, payloads in self._frees[key]:
                     found[group] |= payloads
@@ -202,6 +204,13 @@ class TermIndex:
 
 _Frees = tuple[tuple[int, frozenset[int]], ...]
 _Checked = tuple[tuple[int, _Key], ...]
+
+
+def _bytes_automaton(keys: Sequence[str]) -> ahocorasick_rs.BytesAhoCorasick | None:
+    if not keys:
+        return None
+    encoded = [key.encode() for key in keys]
+    return ahocorasick_rs.BytesAhoCorasick(encoded, implementation=ahocorasick_rs.Implementation.DFA)
 
 
 def _automaton(keys: Sequence[str]) -> ahocorasick_rs.AhoCorasick | None:

@@ -11,10 +11,11 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 
 from pipeline.curate.curation import apply_editor_decisions, curate_item, group_overrides
-from pipeline.curate.groups import StoryFeatures, StoryInput, group_stories, story_features
+from pipeline.curate.groups import Pairs, StoryFeatures, StoryInput, group_stories, story_features
 from pipeline.curate.members import MemberMatcher, member_matcher
 from pipeline.curate.noise import NoiseMatcher, noise_matcher
 from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping
@@ -365,9 +366,47 @@ def group_window(
     previous: Mapping[int, str] | None = None,
     overrides: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
-    """`group_stories` on a window's items, with the garbage collector paused (see gc_paused)."""
+    """`group_stories` on a window's items, with the garbage collector paused (see gc_paused); a large
+    window has its cross-language side confirmed in a forked process, on the other core."""
+    beside = _run_in_fork if len(stories) >= PARALLEL_GROUPING_MIN and _can_fork() else None
     with gc_paused():
-        return group_stories(stories, previous=previous, overrides=overrides)
+        return group_stories(stories, previous=previous, overrides=overrides, run_beside=beside)
+
+
+#: Windows at least this large are grouped on two cores: below it a fork costs more than it saves.
+PARALLEL_GROUPING_MIN = 10_000
+
+
+def _can_fork() -> bool:
+    return _pool_context().get_start_method() == "fork"
+
+
+def _run_in_fork(work: Callable[[], Pairs]) -> Callable[[], Pairs]:
+    """Start `work` in a forked child (it reads this process's memory as it was) and return a function
+    that waits for its result; if the child fails, the work is done here instead."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_send_result, args=(work, sender), daemon=True)
+    child.start()
+    sender.close()
+
+    def wait() -> Pairs:
+        try:
+            result: Pairs = receiver.recv()
+        except (EOFError, OSError):
+            result = work()
+        finally:
+            receiver.close()
+            child.join()
+        return result
+
+    return wait
+
+
+def _send_result(work: Callable[[], Pairs], sender: Connection) -> None:
+    gc.disable()  # as in the parent: the child only reads, then exits
+    sender.send(work())
+    sender.close()
 
 
 def decide(svc: Services, decision: EditorDecision) -> Curation:

@@ -204,27 +204,31 @@ _SAVED_COLUMNS = (*CurationRecord._fields, "curated_hash", "curated_at")
 # A batch repeats a few hundred (term, where) pairs and a few themes: each is written as JSON once per
 # process (bounded: a cleared cache only costs the writing again).
 _JSON_CACHE_MAX = 100_000
-_evidence_json: dict[tuple[str, str], str] = {}
+# Keyed by the Evidence object's identity, with the object kept in the entry so that its id cannot be
+# reused while cached: the matchers share one Evidence per term and place, so hashing a dataclass (in
+# Python) per piece of evidence is spared.
+_evidence_json: dict[int, tuple[Evidence, str]] = {}
 _theme_json: dict[str, str] = {}
 
 
-def _cached_json(cache: dict[Any, str], key: Any, value: Any) -> str:
-    text = cache.get(key)
-    if text is None:
-        if len(cache) >= _JSON_CACHE_MAX:
-            cache.clear()
-        text = cache[key] = json.dumps(value, ensure_ascii=False)
+def _evidence_text(e: Evidence) -> str:
+    if len(_evidence_json) >= _JSON_CACHE_MAX:
+        _evidence_json.clear()
+    text = json.dumps({"term": e.term, "where": e.where}, ensure_ascii=False)
+    _evidence_json[id(e)] = (e, text)
     return text
 
 
 def _tag_json(t: Tag) -> str:
-    evidence = ", ".join(
-        _cached_json(_evidence_json, (e.term, e.where), {"term": e.term, "where": e.where})
-        for e in t.evidence
-    )
-    theme = _cached_json(_theme_json, t.theme, t.theme)
+    parts = []
+    for e in t.evidence:
+        entry = _evidence_json.get(id(e))
+        parts.append(entry[1] if entry is not None and entry[0] is e else _evidence_text(e))
+    theme = _theme_json.get(t.theme)
+    if theme is None:
+        theme = _theme_json[t.theme] = json.dumps(t.theme, ensure_ascii=False)
     # As json.dumps({"theme": ..., "score": ..., "evidence": [...]}) writes it.
-    return f'{{"theme": {theme}, "score": {float(t.score)!r}, "evidence": [{evidence}]}}'
+    return f'{{"theme": {theme}, "score": {float(t.score)!r}, "evidence": [{", ".join(parts)}]}}'
 
 
 def curation_record(c: Curation) -> CurationRecord:

@@ -117,3 +117,44 @@ def test_spawned_workers_build_their_matchers(ctx: CurationContext, other_thread
     )
     assert pooled == curate_batch(ctx, items, {}, DigestSettings(), NOW, workers=1)
     assert seen[-1] == (4, 4)
+
+
+def test_grouping_on_two_cores_gives_the_groups_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.curate.groups import StoryInput, group_stories, story_features
+    from pipeline.jobs import curate as curate_job
+
+    items = stored(40)  # four stories told ten times each, in two languages
+    stories = [
+        StoryInput(i.id, i.language, story_features(i.title, i.summary_text, i.published)) for i in items
+    ]
+    alone = group_stories(stories)
+    assert len(set(alone.values())) < len(items)
+    monkeypatch.setattr(curate_job, "PARALLEL_GROUPING_MIN", 1)
+    # Other tests may leave a thread behind, which stops forking: this test forks anyway (the child
+    # runs pure code).
+    monkeypatch.setattr(curate_job, "_can_fork", lambda: True)
+    forked: list[int] = []
+    real_run = curate_job._run_in_fork
+
+    def counting(work):  # type: ignore[no-untyped-def]
+        forked.append(1)
+        return real_run(work)
+
+    monkeypatch.setattr(curate_job, "_run_in_fork", counting)
+    assert curate_job.group_window(stories) == alone
+    assert forked == [1]
+
+
+def test_a_failed_child_leaves_the_work_to_the_parent() -> None:
+    import os
+
+    from pipeline.jobs.curate import _run_in_fork
+
+    parent = os.getpid()
+
+    def work() -> list[tuple[int, int]]:
+        if os.getpid() != parent:
+            os._exit(3)  # the child dies without an answer
+        return [(1, 2)]
+
+    assert _run_in_fork(work)() == [(1, 2)]
