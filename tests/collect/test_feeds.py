@@ -507,25 +507,43 @@ def _outcome(name: str) -> ParsedFeed | str:
         return str(exc)
 
 
-def test_shallow_copies_of_content_parameters_change_nothing_feedparser_or_we_return(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+_XML_BASE_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://example.org/blog/">
+  <title>Blog</title>
+  <entry xml:base="posts/"><title>First</title><link href="first"/><id>urn:1</id>
+    <updated>2025-03-12T10:00:00Z</updated><summary type="html">&lt;img src="pic.jpg"&gt;</summary></entry>
+  <entry><title>Second</title><link href="/second"/><id>urn:2</id>
+    <updated>2025-03-12T11:00:00Z</updated></entry>
+</feed>"""
+
+
+def test_feedparser_stand_ins_change_nothing_feedparser_or_we_return(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain copy of content parameters and the shortcut for joining two empty base URLs give what
+    feedparser's own copy.deepcopy and _urljoin give, on every fixture and a document with xml:base."""
     import copy
 
     import feedparser.mixin
+    import feedparser.urls
 
-    from pipeline.collect.feeds import _ShallowContentParams
+    from pipeline.collect.feeds import _ShallowContentParams, _urljoin_unless_both_empty
 
-    assert feedparser.mixin.copy is _ShallowContentParams  # installed by importing our parser
+    # installed by importing our parser
+    assert feedparser.mixin.copy is _ShallowContentParams
+    assert feedparser.mixin._urljoin is _urljoin_unless_both_empty
     names = sorted(p.name for p in FEEDS.iterdir())
     well_formed = ["atom.xml", "rss1.rdf", "rss2.xml", "norwegian.xml", "wordpress.xml", "hostile.xml"]
-    fast_raw = [_raw(n) for n in well_formed]
-    fast = [_outcome(n) for n in names]
-    monkeypatch.setattr(feedparser.mixin, "copy", copy)
-    assert [_raw(n) for n in well_formed] == fast_raw
-    assert [_outcome(n) for n in names] == fast
 
-    entries = fast_raw[0].entries
+    def everything() -> tuple[object, ...]:
+        based = parse_feed(_XML_BASE_FEED, url="https://example.org/feeds/atom.xml", now=NOW)
+        return [_raw(n) for n in well_formed], [_outcome(n) for n in names], based
+
+    fast = everything()
+    monkeypatch.setattr(feedparser.mixin, "copy", copy)
+    monkeypatch.setattr(feedparser.mixin, "_urljoin", feedparser.urls._urljoin)
+    assert everything() == fast
+    assert fast[2].items[0].image_url == "https://example.org/blog/posts/pic.jpg"  # xml:base still applies
+
+    entries = fast[0][0].entries
     assert entries[0].title_detail == {**entries[0].title_detail}  # a plain copy holds the same values
     assert entries[0].title_detail is not entries[1].title_detail
     assert entries[0].title_detail is not entries[0].summary_detail
