@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -279,6 +280,12 @@ def prepared_store(items: Sequence[StoredItem], folder: str) -> Services:
     return Services(config=load_config(ROOT / "sources.yaml"), store=store, clock=lambda: NOW)
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its finished children (the pool workers)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
 def run(n: int, *, seed: int = 7, workers: int | None = None) -> dict[str, float]:
     """Curate `n` generated items as `run.py curate` does, into a SQLite file: tagging in a process pool
     (one worker per core unless `workers` says otherwise) with each chunk stored as it comes, then
@@ -295,9 +302,11 @@ def run(n: int, *, seed: int = 7, workers: int | None = None) -> dict[str, float
             def progress(_done: int, _total: int) -> None:
                 stored_at[0] = time.perf_counter()
 
+            cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
             report = curate_items(svc, pending, workers=workers, on_progress=progress)
             t1 = time.perf_counter()
+            cpu1 = _cpu_seconds()
         finally:
             svc.close()
     # on_progress runs before its chunk is stored: the last chunk's storing counts as grouping's here
@@ -305,6 +314,8 @@ def run(n: int, *, seed: int = 7, workers: int | None = None) -> dict[str, float
         "total": t1 - t0,
         "tag_store": stored_at[0] - t0,
         "group": t1 - stored_at[0],
+        "cpu_main": cpu1[0] - cpu0[0],
+        "cpu_children": cpu1[1] - cpu0[1],
         "curated": float(report.curated),
         "several": float(report.stories_told_by_several),
     }
@@ -325,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{n:>7} items: {n / r['total']:>7,.0f} items/s in all ({r['total']:.2f} s): tagging and storing "
             f"{r['tag_store']:.2f} s, grouping and storing groups {r['group']:.2f} s; "
-            f"{int(r['several'])} stories told by several items"
+            f"{int(r['several'])} stories told by several items; CPU {r['cpu_main']:.1f} s here and "
+            f"{r['cpu_children']:.1f} s in the workers"
         )
     if len(per_item) > 1:
         growth = per_item[-1] / per_item[0]

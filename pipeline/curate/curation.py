@@ -77,8 +77,9 @@ def curate_item(
     noise = noise_matcher(noise_rules)
     names = member_matcher(members)
     index = _combined(matcher, noise, names)
-    title_themes, title_noise, title_members = index.scan(item.title)
-    summary_themes, summary_noise, summary_members = index.scan(item.summary_text)
+    in_title, in_summary = index.scan_each((item.title, item.summary_text))
+    title_themes, title_noise, title_members = in_title
+    summary_themes, summary_noise, summary_members = in_summary
     trials = trial_links(f"{item.title}\n{item.summary_text}")
     tags = matcher.tag_found(
         title_themes,

@@ -23,6 +23,7 @@ capitals at the same offsets.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -174,32 +175,53 @@ class TermIndex:
 
     def find_all(self, text: str) -> list[set[int]]:
         """Payload ids found in `text`, one set per group."""
-        found: list[set[int]] = [set() for _ in range(self.groups)]
-        if not text:
-            return found
-        padded = _padded(text)
+        return self.find_each((text,))[0]
+
+    def find_each(self, texts: Sequence[str]) -> list[list[set[int]]]:
+        """`find_all` of each text (a title and its summary), from one scan of them all."""
+        found: list[list[set[int]]] = [[set() for _ in range(self.groups)] for _ in texts]
+        # The padded texts joined by a character no key holds, so that no match spans two of them.
+        padded = [_padded(text) for text in texts]
+        joined = _JOINER.join(padded)
+        # Where each text's padded form starts in `joined` (in characters and in UTF-8 bytes).
+        starts: list[int] = []
+        byte_starts: list[int] = []
+        position = byte_position = 0
+        for part in padded:
+            starts.append(position)
+            byte_starts.append(byte_position)
+            position += len(part) + 1
+            byte_position += len(part.encode()) + 1 if not part.isascii() else len(part) + 1
         if self._free_automaton is not None:
             # Scanned as UTF-8: a third faster than as str, whose matches' offsets are converted to
-            # characters, and these keys need no offsets.
-            hits = self._free_automaton.find_matches_as_indexes(padded.encode(), overlapping=True)
-            for key in {key for key, _start, _end in hits}:
+            # characters, and these keys need no offsets beyond which text they are in.
+            hits = self._free_automaton.find_matches_as_indexes(joined.encode(), overlapping=True)
+            for key, at in {(key, bisect_right(byte_starts, start) - 1) for key, start, _end in hits}:
+                sets = found[at]
                 for group, payloads in self._frees[key]:
-                    found[group] |= payloads
+                    sets[group] |= payloads
         if self._checked_automaton is not None:
-            for key, start, _end in self._checked_automaton.find_matches_as_indexes(padded, overlapping=True):
+            for key, start, _end in self._checked_automaton.find_matches_as_indexes(joined, overlapping=True):
+                at = bisect_right(starts, start) - 1
+                sets, text = found[at], texts[at]
                 frees, checked = self._checked[key]
                 for group, payloads in frees:
-                    found[group] |= payloads
+                    sets[group] |= payloads
                 # Keys with boundaries start with the padding space, which sits one place before the
-                # original offset: `start` is therefore the original offset of their first letter.
+                # text's first letter: `offset` is therefore the original offset of the key's first letter.
+                offset = start - starts[at]
                 for group, spec in checked:
                     if spec.case_len:
-                        if any(c.islower() for c in text[start : start + spec.case_len]):
+                        if any(c.islower() for c in text[offset : offset + spec.case_len]):
                             continue
-                    elif not text[start].isupper():  # a name written with a capital
+                    elif not text[offset].isupper():  # a name written with a capital
                         continue
-                    found[group].add(spec.payload)
+                    sets[group].add(spec.payload)
         return found
+
+
+# No key holds it (keys are normalised text: letters, digits and spaces).
+_JOINER = "\x00"
 
 
 _Frees = tuple[tuple[int, frozenset[int]], ...]
@@ -371,6 +393,10 @@ class CurationIndex:
 
     def scan(self, text: str) -> list[set[int]]:
         return self._index.find_all(text)
+
+    def scan_each(self, texts: Sequence[str]) -> list[list[set[int]]]:
+        """`scan` of each text, from one scan of them all."""
+        return self._index.find_each(texts)
 
 
 # --- configuration loaders (called by pipeline/config.py, and by tests and benches) -----------------

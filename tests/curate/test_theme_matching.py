@@ -213,3 +213,15 @@ def test_real_taxonomy_themes_in_configured_order(themes: tuple[Theme, ...]) -> 
         "ai-digital-health",
     ]
     assert all(t.label and t.label_no and t.terms.en and t.terms.no for t in themes)
+
+
+def test_one_scan_of_a_title_and_its_summary_keeps_them_apart() -> None:
+    from pipeline.curate.themes import TermIndex
+
+    index = TermIndex([("Oslo Cancer Cluster", "name", 0), ("EU", "acronym", 1), ("immunterapi", "no", 2)])
+    # No match spans the two texts, and each hit is checked against its own text's capitals.
+    texts = ("Nytt fra Oslo", "Cancer Cluster-medlemmer møtte EU om kreftimmunterapi")
+    title, summary = index.find_each(texts)
+    assert title == [set()] and summary == [{1, 2}]
+    title, summary = index.find_each(("Ærlig talt: EU og Oslo Cancer Cluster", "eu-midler"))
+    assert title == [{0, 1}] and summary == [set()]
