@@ -17,8 +17,13 @@ Candidates come from locality-sensitive hashing, never from comparing all pairs:
   excepted, since those recur in all of an organisation's news. Entity pairs are looked at only across
   languages (or where a language is unknown): within one language the words decide.
 
-Confirmed pairs are joined with union-find. Group keys are stable: a group keeps the key one of its
-members had before (`previous`), and an editor's merge or split (`overrides`) always wins.
+What is compared of an item (`StoryFeatures`: word hashes, title entities and codes, the text, the
+time slot) is computed where the item is curated, in the pool's workers; the signatures of a whole
+window are then built at once with numpy. The two sources of candidates are confirmed independently
+(the cross-language side may run in another process) and the confirmed pairs joined with union-find.
+Group keys are stable and unique: a group keeps the key most of its members had before (`previous`),
+a group that splits leaves it to its oldest part, and an editor's merge or split (`overrides`) always
+wins.
 """
 
 from __future__ import annotations

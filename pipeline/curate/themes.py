@@ -1,9 +1,11 @@
 """Theme tagging in English and Norwegian, with the evidence for every tag.
 
 All terms (of all themes, and in curate_item also noise rules and member names) are compiled once into
-one Aho-Corasick automaton (ahocorasick-rs, a DFA) that scans normalised text in a single pass and returns
-all its matches in one call; a regex with word boundaries per term was ten times slower, and pyahocorasick's
-match-by-match iteration twice as slow. How a term matches depends on its *mode*:
+Aho-Corasick automata (ahocorasick-rs DFAs) that scan normalised text in a single pass and return all
+their matches in one call: one for the keys that need no check once matched (scanned as UTF-8), one for
+acronyms and names, whose hits are checked for capitals. An item's title and summary are scanned
+together. A regex with word boundaries per term was ten times slower, and pyahocorasick's match-by-match
+iteration twice as slow. How a term matches depends on its *mode*:
 
 - ``en``: whole words; the regular plural (-s, -es after s/x/z/ch/sh, -y -> -ies) is an extra key.
 - ``no``: Norwegian terms of five letters or more match anywhere, so they are found inside compounds
