@@ -112,6 +112,17 @@ def test_the_main_job_runs_on_postgresql(cli, project, pg_url: str) -> None:
     assert cli("curate", "--json").json()["curated"] == 6
     items = cli("items", "--since", "2000-01-01", "--json").json()["items"]
     assert len(items) == 6 and all(i["curated"] for i in items)
+    # Re-curating replaces each row in place (ON CONFLICT on PostgreSQL) and keeps the group keys.
+    assert cli("curate", "--all", "--json").json()["curated"] == 6
+    again = cli("items", "--since", "2000-01-01", "--json").json()["items"]
+    def kept(rows: list[dict]) -> list[tuple]:  # type: ignore[type-arg]
+        return [(i["id"], i["themes"], i["group"]) for i in rows]
+
+    assert kept(again) == kept(items)
+    themed = next(i for i in items if i["themes"])
+    theme = themed["themes"][0]
+    with_theme = cli("items", "--theme", theme, "--since", "2000-01-01", "--json").json()["items"]
+    assert themed["id"] in {i["id"] for i in with_theme}
     draft = cli("draft", "--since", "2000-01-01", "--json").json()
     assert draft["entries"] >= 1
     assert cli("approve", str(draft["id"])).code == 0
