@@ -80,9 +80,6 @@ def padded_normalised(text: str) -> str:
     return f" {normalise(text)} "
 
 
-_padded = padded_normalised
-
-
 def _is_acronym(term: str) -> bool:
     letters = [c for c in term if c.isalpha()]
     return bool(letters) and all(c.isupper() for c in letters) and len(letters) <= 6
@@ -183,7 +180,7 @@ class TermIndex:
         """`find_all` of each text (a title and its summary), from one scan of them all."""
         found: list[list[set[int]]] = [[set() for _ in range(self.groups)] for _ in texts]
         # The padded texts joined by a character no key holds, so that no match spans two of them.
-        padded = [_padded(text) for text in texts]
+        padded = [padded_normalised(text) for text in texts]
         joined = _JOINER.join(padded)
         # Where each text's padded form starts in `joined` (in characters and in UTF-8 bytes).
         starts: list[int] = []
@@ -291,7 +288,7 @@ def _pattern_hits(
         trials = trial_links(f"{title}\n{summary}")
     out: list[tuple[str, str]] = [(TRIALS_THEME, identifier) for identifier, _url in trials]
     for text in (title, summary):
-        padded = _padded(text)
+        padded = padded_normalised(text)
         if "grant agreement" in padded or "tilskuddsavtale" in padded:
             match = GRANT_PATTERN.search(text)
             if match:
