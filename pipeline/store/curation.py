@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, or_, select, update
 
-from pipeline.store.db import chunks
+from pipeline.store.db import chunks, upsert
 from pipeline.store.items import to_item
 from pipeline.store.schema import curations, editor_decisions, items
 from pipeline.types import Curation, EditorDecision, Evidence, StoredItem, Tag
@@ -38,13 +38,8 @@ class Curations:
             return
         rows = [(*record, content_hash, now) for record, content_hash in records]
         with self._engine.begin() as conn:
-            statement = _upsert(conn.dialect.name)
-            if statement is None:  # no upsert in this dialect: earlier rows go first
-                statement = insert(curations)
-                for chunk in chunks([r[0] for r in rows]):
-                    conn.execute(delete(curations).where(curations.c.item_id.in_(chunk)))
             # One executemany, compiled once: per-chunk statements cost more than the rows themselves.
-            _execute_many(conn, statement, curations, _SAVED_COLUMNS, rows)
+            _execute_many(conn, upsert(curations, conn.dialect.name), curations, _SAVED_COLUMNS, rows)
 
     def window(self, *, since: datetime, until: datetime) -> list[tuple[int, str | None, str | None]]:
         """(item id, language, group key) of the curated items published in [since, until), by id."""
@@ -140,19 +135,6 @@ class Curations:
                         )
                     )
         return out
-
-
-def _upsert(dialect: str) -> Any:
-    """An insert that replaces the row of an item curated before (SQLite and PostgreSQL), else None."""
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
-    else:
-        return None
-    statement = dialect_insert(curations)
-    replaced = {name: statement.excluded[name] for name in _SAVED_COLUMNS if name != "item_id"}
-    return statement.on_conflict_do_update(index_elements=[curations.c.item_id], set_=replaced)
 
 
 def _execute_many(

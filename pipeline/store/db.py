@@ -10,7 +10,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -54,6 +55,32 @@ def chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
     """`values` in slices of at most `size`."""
     for i in range(0, len(values), size):
         yield values[i : i + size]
+
+
+def conflict_insert(table: Table, dialect: str) -> Any:
+    """INSERT that knows ON CONFLICT, for the two databases the store supports."""
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    raise StoreError(f"unsupported database '{dialect}': use SQLite or PostgreSQL")
+
+
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def upsert(table: Table, dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, built once per table and
+    dialect: bulk writes run it with executemany, and building a statement (and its cache key) per batch
+    cost more than running it."""
+    statement = _UPSERTS.get((table.name, dialect))
+    if statement is None:
+        insert = conflict_insert(table, dialect)
+        key = [c.name for c in table.primary_key.columns]
+        replaced = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in key}
+        statement = insert.on_conflict_do_update(index_elements=key, set_=replaced)
+        _UPSERTS[(table.name, dialect)] = statement
+    return statement
 
 
 def new_id(result: Any) -> int:

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from pipeline.store.db import conflict_insert
 from pipeline.store.schema import deliveries, subscribers, test_sends
 from pipeline.store.subscribers import Subscribers, _to_subscriber
 from pipeline.types import (
@@ -54,16 +53,9 @@ class Deliveries:
             }
             for r in rows
         ]
-        dialect = self._engine.dialect.name
-        stmt: Any
-        if dialect == "sqlite":
-            stmt = sqlite_insert(deliveries).on_conflict_do_nothing(
-                index_elements=["digest_id", "subscriber_id"]
-            )
-        elif dialect == "postgresql":
-            stmt = pg_insert(deliveries).on_conflict_do_nothing(index_elements=["digest_id", "subscriber_id"])
-        else:  # pragma: no cover - the two supported databases are above
-            stmt = insert(deliveries)
+        stmt = conflict_insert(deliveries, self._engine.dialect.name).on_conflict_do_nothing(
+            index_elements=["digest_id", "subscriber_id"]
+        )
         with self._engine.begin() as conn:
             before = self._count(conn, digest_id)
             conn.execute(stmt, values)

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from pipeline.store.db import upsert
 from pipeline.store.schema import source_state
 from pipeline.types import CacheInfo, SourceState
 
@@ -43,9 +43,9 @@ class SourceStates:
             return
         if conn is None:
             with self._engine.begin() as own:
-                own.execute(_upsert(own.dialect.name), rows)
+                own.execute(upsert(source_state, own.dialect.name), rows)
         else:
-            conn.execute(_upsert(conn.dialect.name), rows)
+            conn.execute(upsert(source_state, conn.dialect.name), rows)
 
 
 def _to_state(row: Any) -> SourceState:
@@ -77,21 +77,3 @@ def _to_row(state: SourceState) -> dict[str, Any]:
         "next_due": state.next_due,
         "warnings": json.dumps(list(state.warnings), ensure_ascii=False),
     }
-
-
-_UPSERTS: dict[str, Any] = {}
-
-
-def _upsert(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE for the two databases we support, built once per dialect: collect
-    saves every source's state, and building a statement per save (and its cache key) cost more than
-    running it. The values come as parameters, so one statement serves a whole batch (executemany)."""
-    stmt = _UPSERTS.get(dialect)
-    if stmt is None:
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(source_state)
-        updated = [c.name for c in source_state.columns if c.name != "source_id"]
-        stmt = insert.on_conflict_do_update(
-            index_elements=["source_id"], set_={name: insert.excluded[name] for name in updated}
-        )
-        _UPSERTS[dialect] = stmt
-    return stmt
