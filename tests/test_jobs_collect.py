@@ -299,3 +299,56 @@ def test_lint_check_links_asks_every_link_head_then_get(cli, project) -> None:
     assert plain["errors"] == 0 and checked.code == 1
     assert len(broken) == 1 and "/news/2" in broken[0]["message"] and "404" in broken[0]["message"]
     assert head_then_get == ["HEAD", "GET"]
+
+
+class _RecordingBar:
+    """Stands in for the terminal's progress bar: records what the command reports to it."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.updates: list[dict[str, object]] = []
+
+    def __enter__(self) -> _RecordingBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def add_task(self, description: str, total: int | None = None) -> int:
+        return 0
+
+    def update(self, task: int, **fields: object) -> None:
+        self.updates.append(fields)
+
+
+def test_at_a_terminal_collect_and_curate_report_progress(cli, project, monkeypatch) -> None:
+    from pipeline.cli import collect as collect_cli
+    from pipeline.cli import curate as curate_cli
+
+    bars: list[_RecordingBar] = []
+
+    def bar(label: str) -> _RecordingBar:
+        bars.append(_RecordingBar(label))
+        return bars[-1]
+
+    for module in (collect_cli, curate_cli):
+        monkeypatch.setattr(module, "wants_progress", lambda args: True)
+        monkeypatch.setattr(module, "progress_bar", bar)
+    with LoopbackServer() as server:
+        feed = (FIXTURES / "feeds" / "rss2.xml").read_bytes()
+        server.reply("/feed.xml", Reply(body=feed, headers={"Content-Type": RSS}))
+        project.write_config(
+            f"  - {{id: alpha, name: Alpha, kind: feed, url: '{server.url('/feed.xml')}'}}",
+            allow=server.authority,
+        )
+        cli("init")
+        collected = cli("collect")
+        curated = cli("curate")
+    assert collected.code == 0 and "1 sources" in collected.out
+    assert curated.code == 0 and curated.out.startswith("curated ")
+    collecting, curating = bars
+    assert (collecting.label, curating.label) == ("collecting", "curating")
+    assert collecting.updates[0] == {"total": 1} and collecting.updates[-1]["description"] == "alpha"
+    last = curating.updates[-1]
+    assert last["completed"] == last["total"] and last["total"] > 0
+    assert last["description"] == "grouping stories"

@@ -71,6 +71,27 @@ def console() -> Any:
     return Console(highlight=False, soft_wrap=True)
 
 
+def wants_progress(args: argparse.Namespace) -> bool:
+    """A progress bar is for a person at a terminal, never for --json output."""
+    return not getattr(args, "json", False) and sys.stderr.isatty()
+
+
+def progress_bar(label: str) -> Any:
+    """A transient progress bar on stderr: `label`, the bar, done/total, elapsed time, a description."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 def open_services(args: argparse.Namespace, *, require_schema: bool = True) -> jobs.Services:
     return jobs.make_services(args.config, args.db, require_schema=require_schema)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from pipeline import jobs
-from pipeline.cli import arg, command, console, emit_json, open_services
+from pipeline.cli import arg, command, console, emit_json, open_services, progress_bar, wants_progress
 from pipeline.config import check_environment, load_config
 
 
@@ -72,7 +71,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     svc = open_services(args)
     try:
-        if not args.json and sys.stderr.isatty():
+        if wants_progress(args):
             report = _collect_with_progress(svc, args)
         else:
             report = jobs.collect_all(
@@ -88,16 +87,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _collect_with_progress(svc: jobs.Services, args: argparse.Namespace) -> jobs.CollectReport:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("collecting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        transient=True,
-    ) as progress:
+    with progress_bar("collecting") as progress:
         task = progress.add_task("", total=None)
         return jobs.collect_all(
             svc,

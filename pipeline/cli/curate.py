@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline import jobs
-from pipeline.cli import arg, command, console, emit_json, open_services
+from pipeline.cli import arg, command, console, emit_json, open_services, progress_bar, wants_progress
 from pipeline.errors import PipelineError
 
 
@@ -35,7 +35,17 @@ def parse_when(text: str, tz: str) -> datetime:
 def cmd_curate(args: argparse.Namespace) -> int:
     svc = open_services(args)
     try:
-        report = jobs.curate_new(svc, everything=args.everything)
+        if wants_progress(args):
+            with progress_bar("curating") as progress:
+                task = progress.add_task("", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    # After the last chunk the window is grouped, which takes a while on a large one.
+                    progress.update(task, completed=done, total=total, description=_stage(done, total))
+
+                report = jobs.curate_new(svc, everything=args.everything, on_progress=advance)
+        else:
+            report = jobs.curate_new(svc, everything=args.everything)
     finally:
         svc.close()
     if args.json:
@@ -46,6 +56,10 @@ def cmd_curate(args: argparse.Namespace) -> int:
             f"{report.stories_told_by_several} stories told by several sources"
         )
     return 0
+
+
+def _stage(done: int, total: int) -> str:
+    return "grouping stories" if done >= total else "tagging"
 
 
 @command(

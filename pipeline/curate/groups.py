@@ -247,16 +247,13 @@ class _Story:
             self._words = frozenset(array("I", self.features.hashes))
         return self._words
 
-    @property
-    def text_lower(self) -> str:
-        return self.features.lower
-
     def anchors(self) -> frozenset[str]:
         """What two language versions of one text share: its codes and figures, and its long words that
         are the same in English and Norwegian (drug and company names: "pembrolizumab", "Radspherin").
         Computed only for the few cross-language candidates."""
         if self._anchors is None:
-            long_words = {w for w in self.text_lower.split() if len(w) >= ANCHOR_MIN_CHARS and w.isalpha()}
+            words = self.features.lower.split()
+            long_words = {w for w in words if len(w) >= ANCHOR_MIN_CHARS and w.isalpha()}
             self._anchors = text_codes(self.features.text) | long_words
         return self._anchors
 
@@ -404,7 +401,8 @@ def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
 
 def _codes_conflict(a: _Story, b: _Story) -> bool:
     """Each title names a code the other item never mentions: two products or trials, two stories."""
-    return _unexplained(a.features.codes, b.text_lower) and _unexplained(b.features.codes, a.text_lower)
+    fa, fb = a.features, b.features
+    return _unexplained(fa.codes, fb.lower) and _unexplained(fb.codes, fa.lower)
 
 
 def _unexplained(codes: frozenset[str], text: str) -> bool:

@@ -232,22 +232,33 @@ def curate_stream(
     batches stay in this process. `now` None scores every item as of its own date.
     """
     tasks = [(item, decisions.get(item.id, [])) for item in items]
-    chunks = [tasks[i : i + POOL_CHUNK] for i in range(0, len(tasks), POOL_CHUNK)]
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    pooled = workers >= 2 and len(tasks) >= (POOL_MIN_ITEMS if pool_min_items is None else pool_min_items)
+    results = (
+        _curated_by_pool(ctx, settings, now, tasks, workers)
+        if pooled
+        else (_curate_chunk_with(ctx, settings, now, tasks[i : i + POOL_CHUNK]) for i in _starts(tasks))
+    )
     done = 0
-    if workers < 2 or len(tasks) < (POOL_MIN_ITEMS if pool_min_items is None else pool_min_items):
-        for chunk in chunks:
-            with gc_paused():
-                curated = _curate_chunk_with(ctx, settings, now, chunk)
-            done += len(curated)
-            if on_progress:
-                on_progress(done, len(tasks))
-            yield curated
-        return
+    for curated in results:
+        done += len(curated)
+        if on_progress:
+            on_progress(done, len(tasks))
+        yield curated
+
+
+def _starts(tasks: Sequence[_Task]) -> range:
+    return range(0, len(tasks), POOL_CHUNK)
+
+
+def _curated_by_pool(
+    ctx: CurationContext, settings: DigestSettings, now: datetime | None, tasks: list[_Task], workers: int
+) -> Iterator[list[Curated]]:
+    """The chunks of `tasks` curated by a pool of `workers` processes, in order, each as it is done."""
     global _inherited
     context = _pool_context()
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(chunks)),
+        max_workers=min(workers, len(_starts(tasks))),
         mp_context=context,
         initializer=_init_worker,
         initargs=(ctx, settings, now),
@@ -256,16 +267,12 @@ def curate_stream(
             # A forked worker finds the tasks in the memory it shares with this process: only the
             # bounds of each chunk are sent, instead of pickling every item there and back.
             _inherited = tasks
-            bounds = [(i, min(i + POOL_CHUNK, len(tasks))) for i in range(0, len(tasks), POOL_CHUNK)]
+            bounds = [(i, i + POOL_CHUNK) for i in _starts(tasks)]
             results = pool.map(_curate_inherited, bounds)
         else:
-            results = pool.map(_curate_chunk, chunks)
+            results = pool.map(_curate_chunk, [tasks[i : i + POOL_CHUNK] for i in _starts(tasks)])
         try:
-            for curated in results:
-                done += len(curated)
-                if on_progress:
-                    on_progress(done, len(tasks))
-                yield curated
+            yield from results
         finally:
             _inherited = []
 
@@ -273,13 +280,14 @@ def curate_stream(
 def _curate_chunk_with(
     ctx: CurationContext, settings: DigestSettings, now: datetime | None, tasks: list[_Task]
 ) -> list[Curated]:
-    return [
-        (
-            curation_record(_curate(ctx, item, decisions, settings, now)),
-            story_features(item.title, item.summary_text, item.published),
-        )
-        for item, decisions in tasks
-    ]
+    with gc_paused():
+        return [
+            (
+                curation_record(_curate(ctx, item, decisions, settings, now)),
+                story_features(item.title, item.summary_text, item.published),
+            )
+            for item, decisions in tasks
+        ]
 
 
 def _pool_context() -> BaseContext:
@@ -311,8 +319,7 @@ def _curate_inherited(bounds: tuple[int, int]) -> list[Curated]:
 
 def _curate_chunk(tasks: list[_Task]) -> list[Curated]:
     assert _worker is not None, "the pool's initializer sets the worker's matchers"
-    with gc_paused():
-        return _curate_chunk_with(*_worker, tasks)
+    return _curate_chunk_with(*_worker, tasks)
 
 
 @contextmanager
