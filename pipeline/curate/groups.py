@@ -176,7 +176,7 @@ def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozense
 
 def text_codes(text: str) -> frozenset[str]:
     """Every code and figure in a text, years included (cross-language versions share their figures)."""
-    keys = {_code_key(raw) for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", text))}
+    keys = set(map(_code_key, set(_ENTITY_TOKEN.findall(_THOUSANDS.sub("", text)))))
     keys.discard(None)
     return frozenset(keys)  # type: ignore[arg-type]
 
@@ -199,20 +199,35 @@ class StoryFeatures(NamedTuple):
 
 
 # A word's hash never changes: each process keeps the ones it has seen (a batch has a few tens of
-# thousands of distinct words), up to this many.
+# thousands of distinct words), up to this many. Function words are kept as _FUNCTION_WORD, so that one
+# lookup per word both hashes it and tells it apart.
 _HASH_CACHE_MAX = 500_000
-_hash_cache: dict[str, int] = {}
+_FUNCTION_WORD = -1
+_hash_cache: dict[str, int] = dict.fromkeys(STOPWORDS, _FUNCTION_WORD)
 
 
-def _word_hashes(words: Iterable[str]) -> bytes:
+def _learn_hashes(words: Sequence[str]) -> None:
     cache = _hash_cache
-    for word in [w for w in words if w not in cache]:
-        if len(cache) >= _HASH_CACHE_MAX:
-            cache.clear()
-        # crc32 is stable across processes (unlike hash()), then mixed so every bit depends on all.
-        h = (zlib.crc32(word.encode()) * 0x9E3779B1) & 0xFFFFFFFF
-        cache[word] = h ^ (h >> 15)
-    return array("I", map(cache.__getitem__, words)).tobytes()
+    if len(cache) + len(words) > _HASH_CACHE_MAX:
+        cache.clear()
+        cache.update(dict.fromkeys(STOPWORDS, _FUNCTION_WORD))
+    for word in words:
+        if word not in cache:
+            # crc32 is stable across processes (unlike hash()), then mixed so every bit depends on all.
+            h = (zlib.crc32(word.encode()) * 0x9E3779B1) & 0xFFFFFFFF
+            cache[word] = h ^ (h >> 15)
+
+
+def _word_hashes(words: Sequence[str]) -> bytes:
+    """The distinct hashes of `words`, function words left out, as native uint32."""
+    try:
+        # Mapped in C, straight to a set of ints: no set of strings is built.
+        hashes = set(map(_hash_cache.__getitem__, words))
+    except KeyError:
+        _learn_hashes(words)
+        hashes = set(map(_hash_cache.__getitem__, words))
+    hashes.discard(_FUNCTION_WORD)
+    return array("I", hashes).tobytes()
 
 
 def story_features(title: str, summary: str, published: datetime | None) -> StoryFeatures:
@@ -220,11 +235,9 @@ def story_features(title: str, summary: str, published: datetime | None) -> Stor
     text = f"{title}\n{summary[:LEDE_CHARS]}"
     # The matchers have just normalised the title and the summary (cached): the head of it is the lede's.
     lower = f"{padded_normalised(title)[1:-1]} {padded_normalised(summary)[1 : LEDE_CHARS + 1]}"
-    words = set(lower.split())
-    words.difference_update(STOPWORDS)
     entities, _distinctive, codes = title_entities(title)
     slot = int(published.timestamp() // (WINDOW_DAYS * 43200)) if published else 0
-    return StoryFeatures(_word_hashes(words), entities, codes, text, lower, slot)
+    return StoryFeatures(_word_hashes(lower.split()), entities, codes, text, lower, slot)
 
 
 def features_of(item: GroupInput) -> StoryFeatures:
@@ -234,18 +247,27 @@ def features_of(item: GroupInput) -> StoryFeatures:
 class _Story:
     """StoryFeatures with what confirming a candidate pair needs, derived only when it is needed."""
 
-    __slots__ = ("features", "_words", "_anchors")
+    __slots__ = ("features", "_words", "_anchors", "_compact")
 
     def __init__(self, features: StoryFeatures) -> None:
         self.features = features
         self._words: frozenset[int] | None = None
         self._anchors: frozenset[str] | None = None
+        self._compact: str | None = None
 
     @property
     def words(self) -> frozenset[int]:
         if self._words is None:
             self._words = frozenset(array("I", self.features.hashes))
         return self._words
+
+    @property
+    def compact(self) -> str:
+        """The normalised text without spaces: figures written with thousands separators ("37 000")
+        then read as the code ("37000")."""
+        if self._compact is None:
+            self._compact = self.features.lower.replace(" ", "")
+        return self._compact
 
     def anchors(self) -> frozenset[str]:
         """What two language versions of one text share: its codes and figures, and its long words that
@@ -401,15 +423,15 @@ def jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
 
 def _codes_conflict(a: _Story, b: _Story) -> bool:
     """Each title names a code the other item never mentions: two products or trials, two stories."""
-    fa, fb = a.features, b.features
-    return _unexplained(fa.codes, fb.lower) and _unexplained(fb.codes, fa.lower)
+    return _unexplained(a.features.codes, b) and _unexplained(b.features.codes, a)
 
 
-def _unexplained(codes: frozenset[str], text: str) -> bool:
+def _unexplained(codes: frozenset[str], story: _Story) -> bool:
+    text = story.features.lower
     if all(code in text for code in codes):
         return False
     # Figures may be written with thousands separators ("37 000" for the code "37000").
-    compact = text.replace(" ", "")
+    compact = story.compact
     return any(code not in compact for code in codes)
 
 

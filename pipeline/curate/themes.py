@@ -306,6 +306,8 @@ class ThemeMatcher:
         self.themes = tuple(themes)
         self.min_score = min_score
         self._order = {t.id: i for i, t in enumerate(self.themes)}
+        self._ids = [t.id for t in self.themes]
+        self._weights = [t.weight for t in self.themes]
         # payload -> (theme index, term, is exclusion)
         self._payloads: list[tuple[int, str, bool]] = []
         #: (term, mode, payload) of every term: CurationIndex compiles them with other matchers' terms.
@@ -368,17 +370,14 @@ class ThemeMatcher:
             if si is not None:
                 evidence.setdefault(si, []).append(Evidence(term=theme_id, where="source"))
                 scores[si] = scores.get(si, 0.0) + SOURCE_WEIGHT
-        tags = [
-            Tag(
-                theme=self.themes[ti].id,
-                score=round(raw * self.themes[ti].weight, 4),
-                evidence=tuple(evidence[ti]),
-            )
+        # Best first, ties in the configured order: sorted as (-score, theme index) pairs, in C.
+        ranked = sorted(
+            (-round(raw * self._weights[ti], 4), ti)
             for ti, raw in scores.items()
             if ti not in excluded and raw >= self.min_score
-        ]
-        tags.sort(key=lambda t: (-t.score, self._order[t.theme]))
-        return tuple(tags)
+        )
+        ids = self._ids
+        return tuple([Tag(ids[ti], -negative, tuple(evidence[ti])) for negative, ti in ranked])
 
 
 class CurationIndex:

@@ -183,34 +183,26 @@ class CurationRecord(NamedTuple):
 
 _SAVED_COLUMNS = (*CurationRecord._fields, "curated_hash", "curated_at")
 
-# A batch repeats a few hundred (term, where) pairs and a few themes: each is written as JSON once per
-# process (bounded: a cleared cache only costs the writing again).
-_JSON_CACHE_MAX = 100_000
-# Keyed by the Evidence object's identity, with the object kept in the entry so that its id cannot be
-# reused while cached: the matchers share one Evidence per term and place, so hashing a dataclass (in
-# Python) per piece of evidence is spared.
-_evidence_json: dict[int, tuple[Evidence, str]] = {}
-_theme_json: dict[str, str] = {}
+class _JsonCache(dict[Any, str]):
+    """Values written as JSON once per process: a batch repeats a few hundred (term, where) pairs of
+    evidence and a few themes. Bounded: a cleared cache only costs the writing again."""
+
+    MAX = 100_000
+
+    def __missing__(self, key: Any) -> str:
+        if len(self) >= self.MAX:
+            self.clear()
+        text = self[key] = json.dumps(key._asdict() if isinstance(key, Evidence) else key, ensure_ascii=False)
+        return text
 
 
-def _evidence_text(e: Evidence) -> str:
-    if len(_evidence_json) >= _JSON_CACHE_MAX:
-        _evidence_json.clear()
-    text = json.dumps({"term": e.term, "where": e.where}, ensure_ascii=False)
-    _evidence_json[id(e)] = (e, text)
-    return text
+_json = _JsonCache()
 
 
 def _tag_json(t: Tag) -> str:
-    parts = []
-    for e in t.evidence:
-        entry = _evidence_json.get(id(e))
-        parts.append(entry[1] if entry is not None and entry[0] is e else _evidence_text(e))
-    theme = _theme_json.get(t.theme)
-    if theme is None:
-        theme = _theme_json[t.theme] = json.dumps(t.theme, ensure_ascii=False)
     # As json.dumps({"theme": ..., "score": ..., "evidence": [...]}) writes it.
-    return f'{{"theme": {theme}, "score": {float(t.score)!r}, "evidence": [{", ".join(parts)}]}}'
+    evidence = ", ".join(map(_json.__getitem__, t.evidence))
+    return f'{{"theme": {_json[t.theme]}, "score": {float(t.score)!r}, "evidence": [{evidence}]}}'
 
 
 def curation_record(c: Curation) -> CurationRecord:

@@ -248,3 +248,26 @@ def test_batch_signatures_equal_item_by_item_minhash() -> None:
         assert bool(has_words[i]) == bool(hashes)
         if hashes:
             assert signature[:, i].tolist() == _reference_signature(hashes)
+
+
+def test_word_hashes_leave_out_function_words_and_survive_a_full_cache(monkeypatch) -> None:
+    import zlib
+    from array import array
+
+    def expected(words: set[str]) -> set[int]:
+        out = set()
+        for word in words:
+            h = (zlib.crc32(word.encode()) * 0x9E3779B1) & 0xFFFFFFFF
+            out.add(h ^ (h >> 15))
+        return out
+
+    words = "the vaccine and the trial of nykode og studien".split()
+    content = {"vaccine", "trial", "nykode", "studien"}
+    assert set(array("I", groups._word_hashes(words))) == expected(content)
+    # A cache too full for the next text is reset before it learns that text's words: every hash is
+    # still there, function words still left out.
+    monkeypatch.setattr(groups, "_HASH_CACHE_MAX", len(groups._hash_cache) + 3)
+    more = "a new phase of the radspherin programme in oslo".split()
+    more_content = {"phase", "radspherin", "programme", "oslo"}
+    assert set(array("I", groups._word_hashes(more))) == expected(more_content)
+    assert set(array("I", groups._word_hashes(words))) == expected(content)
