@@ -295,9 +295,10 @@ def _signatures(features: Sequence[StoryFeatures]) -> tuple[np.ndarray, np.ndarr
 
     One hash per word decides its bin (hash % BINS) and value (hash // BINS); a bin keeps the minimum.
     Words in more than COMMON_SHARE of the batch are left out (unless an item has nothing else): every
-    oncology item says "cancer" and "patients", and such words only make unrelated items collide. Empty
-    bins are then densified: an empty bin borrows the next filled bin's value (circularly) offset by the
-    distance, so two items agree on it only as often as they agree on that bin (rotation densification).
+    oncology item says "cancer" and "patients", and such words only make unrelated items collide.
+    The signatures are then built SIGNATURE_BLOCK items at a time: the arrays of a block stay in the
+    processor's cache and their memory is reused, where arrays of a whole window (hundreds of megabytes)
+    would be faulted in page by page.
     """
     n = len(features)
     lengths = np.fromiter((len(f.hashes) // 4 for f in features), dtype=np.int64, count=n)
@@ -306,8 +307,29 @@ def _signatures(features: Sequence[StoryFeatures]) -> tuple[np.ndarray, np.ndarr
     keep = ~_is_common(hashes, max(COMMON_MIN, int(COMMON_SHARE * n)))
     kept = np.bincount(owner[keep], minlength=n)
     keep |= kept[owner] == 0  # an item of common words only keeps them all
-    values = hashes[keep].astype(np.uint64)
-    cells = owner[keep] * BINS + (values % BINS).astype(np.int64)
+    values, owner = hashes[keep], owner[keep]  # owner stays in item order
+    signature = np.empty((BINS, n), dtype=np.uint64)
+    blocks = range(0, n, SIGNATURE_BLOCK)
+    bounds = np.searchsorted(owner, [*blocks, n]).tolist()
+    for first, start, end in zip(blocks, bounds[:-1], bounds[1:], strict=True):
+        last = min(first + SIGNATURE_BLOCK, n)
+        block = _block_signatures(values[start:end], owner[start:end] - first, last - first)
+        signature[:, first:last] = block
+    return signature, lengths > 0
+
+
+#: Items whose signatures are built at once (see _signatures): a block's arrays take about 3 MB.
+SIGNATURE_BLOCK = 4096
+
+
+def _block_signatures(hashes: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """(BINS x n) signatures of n items from their (kept) word hashes; `owner` gives each hash's item.
+
+    Empty bins are densified: an empty bin borrows the next filled bin's value (circularly) offset by the
+    distance, so two items agree on it only as often as they agree on that bin (rotation densification).
+    """
+    values = hashes.astype(np.uint64)
+    cells = owner * BINS + (values % BINS).astype(np.int64)
     # One sort of (cell, value) packed in an int: the first entry of each cell is its minimum (a value
     # is below 2**26, a cell below 2**37 for any batch this side of a billion items).
     packed = np.sort((cells.astype(np.uint64) << np.uint64(26)) | (values // BINS))
@@ -318,7 +340,6 @@ def _signatures(features: Sequence[StoryFeatures]) -> tuple[np.ndarray, np.ndarr
     flat[cells[first]] = packed[first] & np.uint64((1 << 26) - 1)
     raw = flat.reshape(n, BINS).T.copy()  # bins as rows: each step below reads one contiguous row
     filled = raw != _EMPTY
-    has_words = lengths > 0
     # For each bin, the next filled bin at or after it (circularly: the bins are laid out twice), found
     # by a running minimum from the end; an empty bin takes its value plus the distance in the high bits.
     bins = np.arange(BINS, dtype=np.int16)[:, None]
@@ -326,8 +347,7 @@ def _signatures(features: Sequence[StoryFeatures]) -> tuple[np.ndarray, np.ndarr
     twice = np.concatenate([position, position + np.int16(BINS)])
     following = np.minimum.accumulate(twice[::-1], axis=0)[::-1][:BINS]
     source = np.minimum(following, 2 * BINS - 1) % BINS  # items without words: any bin, never used
-    signature = raw[source, np.arange(n)] + ((following - bins).astype(np.uint64) << np.uint64(32))
-    return signature, has_words
+    return raw[source, np.arange(n)] + ((following - bins).astype(np.uint64) << np.uint64(32))
 
 
 def _is_common(hashes: np.ndarray, limit: int) -> np.ndarray:

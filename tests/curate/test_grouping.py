@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from pipeline.curate import groups
 from pipeline.curate.groups import (
     GroupInput,
@@ -232,8 +234,11 @@ def _reference_signature(hashes: list[int]) -> list[int]:
     return out
 
 
-def test_batch_signatures_equal_item_by_item_minhash() -> None:
+@pytest.mark.parametrize("block", [groups.SIGNATURE_BLOCK, 7])
+def test_batch_signatures_equal_item_by_item_minhash(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
     import random
+
+    monkeypatch.setattr(groups, "SIGNATURE_BLOCK", block)  # one block, and many with a partial last one
     from array import array
 
     rng = random.Random(3)
