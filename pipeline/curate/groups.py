@@ -32,7 +32,7 @@ import re
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -66,7 +66,9 @@ ANCHOR_MIN_CHARS = 8
 # A bucket larger than this holds boilerplate shared by many items, not one story: it is not expanded.
 MAX_BUCKET = 64
 
-_THOUSANDS = re.compile(r"(?<=\d)[ ,.\u00a0\u202f](?=\d{3}\b)")
+# A thousands separator, removed with the digit before it kept ("37 000" -> "37000"). Not written with a
+# lookbehind: a pattern that starts with \d is scanned for digits quickly, a lookbehind is tried everywhere.
+_THOUSANDS = re.compile(r"(\d)[ ,.\u00a0\u202f](?=\d{3}\b)")
 # A token, with hyphens or dots inside it kept: "LTX-315", "VB10.16" and "IMPRESS-Norway" are one code.
 _ENTITY_TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 _ROMAN = frozenset({"i", "ii", "iii", "iv", "v", "vi"})
@@ -158,6 +160,11 @@ def _code_key(raw: str) -> str | None:
     return None
 
 
+def _without_separators(text: str) -> str:
+    """The text with figures written whole: "37 000" and "37,000" become "37000"."""
+    return _THOUSANDS.sub(r"\1", text)
+
+
 def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(entities, distinctive entities, codes) of a title, lowercased.
 
@@ -166,7 +173,7 @@ def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozense
     has ("Oslo", "Cancer", "EU"); codes are distinctive entities with a digit or in capitals ("UV1",
     "INITIUM", "37000", "LTX-315").
     """
-    infos = [_title_token(raw) for raw in _ENTITY_TOKEN.findall(_THOUSANDS.sub("", title))]
+    infos = [_title_token(raw) for raw in _ENTITY_TOKEN.findall(_without_separators(title))]
     return (
         frozenset(low for low, entity, _d, _c in infos if entity),
         frozenset(low for low, _e, distinctive, _c in infos if distinctive),
@@ -176,7 +183,7 @@ def title_entities(title: str) -> tuple[frozenset[str], frozenset[str], frozense
 
 def text_codes(text: str) -> frozenset[str]:
     """Every code and figure in a text, years included (cross-language versions share their figures)."""
-    keys = set(map(_code_key, set(_ENTITY_TOKEN.findall(_THOUSANDS.sub("", text)))))
+    keys = set(map(_code_key, set(_ENTITY_TOKEN.findall(_without_separators(text)))))
     keys.discard(None)
     return frozenset(keys)  # type: ignore[arg-type]
 
@@ -196,6 +203,9 @@ class StoryFeatures(NamedTuple):
     text: str  # title and lede as written (capitals tell codes)
     lower: str  # the same, normalised
     slot: int  # half windows since the epoch
+    #: The pairs of title entities with a code among them, as native uint64: the two entities' hashes,
+    #: the smaller entity's in the high half (see _entity_candidates).
+    entity_pairs: bytes = b""
 
 
 # A word's hash never changes: each process keeps the ones it has seen (a batch has a few tens of
@@ -230,6 +240,20 @@ def _word_hashes(words: Sequence[str]) -> bytes:
     return array("I", hashes).tobytes()
 
 
+def _entity_pairs(entities: frozenset[str], codes: frozenset[str]) -> bytes:
+    """The keys of an item's title entity pairs that hold a code: what cross-language versions share."""
+    if len(entities) < 2 or not codes:
+        return b""
+    ordered = sorted(entities)
+    _learn_hashes(ordered)
+    hashed = [(entity, _hash_cache[entity] & 0xFFFFFFFF) for entity in ordered]
+    pairs = array("Q")
+    for (a, hash_a), (b, hash_b) in combinations(hashed, 2):
+        if a in codes or b in codes:
+            pairs.append(hash_a << 32 | hash_b)
+    return pairs.tobytes()
+
+
 def story_features(title: str, summary: str, published: datetime | None) -> StoryFeatures:
     """The features of one item (pure; run in the curation workers)."""
     text = f"{title}\n{summary[:LEDE_CHARS]}"
@@ -237,7 +261,8 @@ def story_features(title: str, summary: str, published: datetime | None) -> Stor
     lower = f"{padded_normalised(title)[1:-1]} {padded_normalised(summary)[1 : LEDE_CHARS + 1]}"
     entities, _distinctive, codes = title_entities(title)
     slot = int(published.timestamp() // (WINDOW_DAYS * 43200)) if published else 0
-    return StoryFeatures(_word_hashes(lower.split()), entities, codes, text, lower, slot)
+    hashes = _word_hashes(lower.split())
+    return StoryFeatures(hashes, entities, codes, text, lower, slot, _entity_pairs(entities, codes))
 
 
 def features_of(item: GroupInput) -> StoryFeatures:
@@ -387,21 +412,26 @@ def _lsh_candidates(features: Sequence[StoryFeatures]) -> set[tuple[int, int]]:
             key = (key ^ signature[band + row * BANDS, items]) * _MIX[row]
             key ^= key >> np.uint64(29)
         keys.append((key ^ window) * _MIX[4])
-    # One int per bucket (a hash of the rows, the band and the window: its top 40 bits) with the item's
-    # index in the low 24 bits, so that one sort of plain ints lines the buckets up. A rare collision
-    # only adds a candidate that is then checked.
-    packed = np.sort((np.concatenate(keys) & ~_INDEX_MASK) | np.tile(items.astype(np.uint64), BANDS))
+    return _bucket_pairs(np.concatenate(keys), np.tile(items, BANDS))
+
+
+def _bucket_pairs(keys: np.ndarray, owners: np.ndarray) -> set[tuple[int, int]]:
+    """Pairs of items (`owners`, by index) that share a bucket (`keys`, uint64); buckets larger than
+    MAX_BUCKET are left out."""
+    # One int per bucket (the key's top 40 bits) with the item's index in the low 24 bits, so that one
+    # sort of plain ints lines the buckets up. A rare collision only adds a candidate that is then checked.
+    packed = np.sort((keys & ~_INDEX_MASK) | owners.astype(np.uint64))
     bucket_keys = packed & ~_INDEX_MASK
-    owners = (packed & _INDEX_MASK).astype(np.int64)
+    members = (packed & _INDEX_MASK).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, bucket_keys[1:] != bucket_keys[:-1]])
     sizes = np.diff(np.r_[starts, len(packed)])
     pairs: set[tuple[int, int]] = set()
     two = starts[sizes == 2]  # most shared buckets hold a pair: no Python loop for those
-    a, b = owners[two].tolist(), owners[two + 1].tolist()
+    a, b = members[two].tolist(), members[two + 1].tolist()
     pairs.update((x, y) if x < y else (y, x) for x, y in zip(a, b, strict=True) if x != y)
     larger = (sizes > 2) & (sizes <= MAX_BUCKET)
     for start, size in zip(starts[larger].tolist(), sizes[larger].tolist(), strict=True):
-        pairs.update(combinations(sorted(set(owners[start : start + size].tolist())), 2))
+        pairs.update(combinations(sorted(set(members[start : start + size].tolist())), 2))
     return pairs
 
 
@@ -409,26 +439,23 @@ def _entity_candidates(
     features: Sequence[StoryFeatures], languages: Sequence[str | None]
 ) -> set[tuple[int, int]]:
     """Pairs of items in different languages (or of unknown language) whose titles share two entities,
-    one of them a code. Pairs in one language are LSH's: their words are compared, not their entities."""
-    buckets: dict[tuple[int, int, str, str], list[int]] = {}
-    for idx, f in enumerate(features):
-        if len(f.entities) < 2 or not f.codes:
-            continue
-        for a, b in combinations(sorted(f.entities), 2):
-            if a in f.codes or b in f.codes:
-                for alignment in (0, 1):
-                    buckets.setdefault((alignment, (f.slot + alignment) >> 1, a, b), []).append(idx)
-    return {
-        (i, j) for i, j in _pairs(buckets.values()) if languages[i] is None or languages[i] != languages[j]
-    }
+    one of them a code. Pairs in one language are LSH's: their words are compared, not their entities.
 
-
-def _pairs(buckets: Iterable[list[int]]) -> set[tuple[int, int]]:
-    pairs: set[tuple[int, int]] = set()
-    for members in buckets:
-        if 1 < len(members) <= MAX_BUCKET:
-            pairs.update(combinations(sorted(set(members)), 2))
-    return pairs
+    Each entity pair is a bucket per time window, in both alignments of the windows (as in LSH)."""
+    n = len(features)
+    if n > int(_INDEX_MASK):
+        raise ValueError(f"group at most {int(_INDEX_MASK):,} items at once")
+    lengths = np.fromiter((len(f.entity_pairs) // 8 for f in features), dtype=np.int64, count=n)
+    pairs = np.frombuffer(b"".join(f.entity_pairs for f in features), dtype=np.uint64)
+    owners = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    slots = np.fromiter((f.slot for f in features), dtype=np.int64, count=n)[owners]
+    keys = []
+    for alignment in (0, 1):
+        window = ((slots + alignment) >> 1).astype(np.uint64)
+        key = (pairs * _MIX[0]) ^ (pairs >> np.uint64(31))
+        keys.append((key ^ (window * _MIX[1]) ^ np.uint64(alignment)) * _MIX[4])
+    candidates = _bucket_pairs(np.concatenate(keys), np.tile(owners, 2))
+    return {(i, j) for i, j in candidates if languages[i] is None or languages[i] != languages[j]}
 
 
 # --- confirming a candidate pair ----------------------------------------------------------------

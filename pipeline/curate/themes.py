@@ -29,6 +29,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal
 
 import ahocorasick_rs
@@ -152,7 +153,15 @@ class TermIndex:
             checked = tuple((g, spec) for g, spec in specs if spec.case_len or spec.capital)
             (checked_keys if checked else free_keys).append((key, frees, checked))
         self._free_keys = [key for key, _f, _c in free_keys]
-        self._frees = [frees for _k, frees, _c in free_keys]
+        # A text's first-group payloads are one union of frozensets (in C); the few keys with payloads
+        # of other groups (noise rules, member names) are looked at one by one.
+        self._first_group: list[frozenset[int]] = []
+        self._other_groups: dict[int, _Frees] = {}
+        for k, (_key, frees, _checked) in enumerate(free_keys):
+            self._first_group.append(frozenset().union(*(p for group, p in frees if group == 0)))
+            if any(group for group, _p in frees):
+                self._other_groups[k] = tuple((group, p) for group, p in frees if group)
+        self._others = frozenset(self._other_groups)
         self._checked_keys = [key for key, _f, _c in checked_keys]
         self._checked = [(frees, checked) for _k, frees, checked in checked_keys]
         self._free_automaton = _bytes_automaton(self._free_keys)
@@ -178,49 +187,71 @@ class TermIndex:
 
     def find_each(self, texts: Sequence[str]) -> list[list[set[int]]]:
         """`find_all` of each text (a title and its summary), from one scan of them all."""
-        found: list[list[set[int]]] = [[set() for _ in range(self.groups)] for _ in texts]
-        # The padded texts joined by a character no key holds, so that no match spans two of them.
         padded = [padded_normalised(text) for text in texts]
-        joined = _JOINER.join(padded)
-        # Where each text's padded form starts in `joined` (in characters and in UTF-8 bytes).
-        starts: list[int] = []
-        byte_starts: list[int] = []
-        position = byte_position = 0
-        for part in padded:
-            starts.append(position)
-            byte_starts.append(byte_position)
-            position += len(part) + 1
-            byte_position += len(part.encode()) + 1 if not part.isascii() else len(part) + 1
+        found: list[list[set[int]]] = []
         if self._free_automaton is not None:
             # Scanned as UTF-8: a third faster than as str, whose matches' offsets are converted to
-            # characters, and these keys need no offsets beyond which text they are in.
-            hits = self._free_automaton.find_matches_as_indexes(joined.encode(), overlapping=True)
-            for key, at in {(key, bisect_right(byte_starts, start) - 1) for key, start, _end in hits}:
-                sets = found[at]
-                for group, payloads in self._frees[key]:
-                    sets[group] |= payloads
+            # characters, and these keys need no offsets beyond which text they are in. The texts are
+            # joined by a byte no key holds, so that no match spans two of them; matches come in the
+            # order of their ends, so each text's matches are one slice of them.
+            encoded = [part.encode() for part in padded]
+            hits = self._free_automaton.find_matches_as_indexes(_BYTES_JOINER.join(encoded), overlapping=True)
+            first = end = 0
+            for raw in encoded:
+                end += len(raw)
+                last = bisect_right(hits, end, lo=first, key=_end_of)
+                found.append(self._free_payloads(set(map(_key_of, hits[first:last]))))
+                first, end = last, end + 1
+        else:
+            found = [[set() for _ in range(self.groups)] for _ in texts]
         if self._checked_automaton is not None:
-            for key, start, _end in self._checked_automaton.find_matches_as_indexes(joined, overlapping=True):
-                at = bisect_right(starts, start) - 1
-                sets, text = found[at], texts[at]
-                frees, checked = self._checked[key]
-                for group, payloads in frees:
-                    sets[group] |= payloads
-                # Keys with boundaries start with the padding space, which sits one place before the
-                # text's first letter: `offset` is therefore the original offset of the key's first letter.
-                offset = start - starts[at]
-                for group, spec in checked:
-                    if spec.case_len:
-                        if any(c.islower() for c in text[offset : offset + spec.case_len]):
-                            continue
-                    elif not text[offset].isupper():  # a name written with a capital
-                        continue
-                    sets[group].add(spec.payload)
+            self._add_checked(found, texts, padded)
         return found
+
+    def _add_checked(self, found: list[list[set[int]]], texts: Sequence[str], padded: Sequence[str]) -> None:
+        """Add the payloads of the keys checked for capitals, each hit held to the original text."""
+        assert self._checked_automaton is not None
+        # Where each padded text starts in the joined text (in characters).
+        starts: list[int] = []
+        position = 0
+        for part in padded:
+            starts.append(position)
+            position += len(part) + 1
+        hits = self._checked_automaton.find_matches_as_indexes(_JOINER.join(padded), overlapping=True)
+        for key, start, _stop in hits:
+            at = bisect_right(starts, start) - 1
+            sets, text = found[at], texts[at]
+            frees, checked = self._checked[key]
+            for group, payloads in frees:
+                sets[group] |= payloads
+            # Keys with boundaries start with the padding space, which sits one place before the
+            # text's first letter: `offset` is therefore the original offset of the key's first letter.
+            offset = start - starts[at]
+            for group, spec in checked:
+                if spec.case_len:
+                    # No lowercase letter among the acronym's characters (upper() would change it).
+                    written = text[offset : offset + spec.case_len]
+                    if written.upper() != written:
+                        continue
+                elif not text[offset].isupper():  # a name written with a capital
+                    continue
+                sets[group].add(spec.payload)
+
+    def _free_payloads(self, keys: set[int]) -> list[set[int]]:
+        """The payloads of free keys found in one text, one set per group."""
+        sets = [set().union(*map(self._first_group.__getitem__, keys))]
+        sets.extend(set() for _ in range(1, self.groups))
+        for key in keys & self._others:
+            for group, payloads in self._other_groups[key]:
+                sets[group] |= payloads
+        return sets
 
 
 # No key holds it (keys are normalised text: letters, digits and spaces).
 _JOINER = "\x00"
+_BYTES_JOINER = _JOINER.encode()
+_key_of = itemgetter(0)
+_end_of = itemgetter(2)
 
 
 _Frees = tuple[tuple[int, frozenset[int]], ...]

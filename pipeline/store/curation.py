@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -183,26 +183,34 @@ class CurationRecord(NamedTuple):
 
 _SAVED_COLUMNS = (*CurationRecord._fields, "curated_hash", "curated_at")
 
+
 class _JsonCache(dict[Any, str]):
     """Values written as JSON once per process: a batch repeats a few hundred (term, where) pairs of
-    evidence and a few themes. Bounded: a cleared cache only costs the writing again."""
+    evidence, a few themes and a few sets of members. Bounded: a cleared cache only costs the writing
+    again. One cache per kind of value: an Evidence equals the plain tuple of its fields."""
 
     MAX = 100_000
+
+    def __init__(self, encode: Callable[[Any], Any] = lambda value: value) -> None:
+        super().__init__()
+        self._encode = encode
 
     def __missing__(self, key: Any) -> str:
         if len(self) >= self.MAX:
             self.clear()
-        text = self[key] = json.dumps(key._asdict() if isinstance(key, Evidence) else key, ensure_ascii=False)
+        text = self[key] = json.dumps(self._encode(key), ensure_ascii=False)
         return text
 
 
-_json = _JsonCache()
+_evidence_json = _JsonCache(Evidence._asdict)
+_theme_json = _JsonCache()
+_members_json = _JsonCache(list)
 
 
 def _tag_json(t: Tag) -> str:
     # As json.dumps({"theme": ..., "score": ..., "evidence": [...]}) writes it.
-    evidence = ", ".join(map(_json.__getitem__, t.evidence))
-    return f'{{"theme": {_json[t.theme]}, "score": {float(t.score)!r}, "evidence": [{evidence}]}}'
+    evidence = ", ".join(map(_evidence_json.__getitem__, t.evidence))
+    return f'{{"theme": {_theme_json[t.theme]}, "score": {float(t.score)!r}, "evidence": [{evidence}]}}'
 
 
 def curation_record(c: Curation) -> CurationRecord:
@@ -211,7 +219,7 @@ def curation_record(c: Curation) -> CurationRecord:
         c.item_id,
         c.language,
         c.noise,
-        json.dumps(list(c.members)) if c.members else "[]",
+        _members_json[c.members] if c.members else "[]",
         json.dumps([list(t) for t in c.trials]) if c.trials else "[]",
         c.group_key,
         c.score,

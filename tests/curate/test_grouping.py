@@ -144,6 +144,12 @@ def test_title_entities_keep_codes_figures_and_names() -> None:
     assert codes == {"initium", "uv1"}
 
 
+def test_figures_are_read_whole_whatever_their_thousands_separators() -> None:
+    text = "NOK 1 000 000 for 37\u00a0000 patients, 12,500 doses; 2023 2024 and 12 3456 are not one figure"
+    assert groups.text_codes(text) >= {"1000000", "37000", "12500", "2023", "2024", "12", "3456"}
+    assert not groups.text_codes(text) & {"1", "000", "37", "500", "20232024", "123456"}
+
+
 def test_candidates_come_from_buckets_not_all_pairs() -> None:
     # 400 unrelated items: LSH proposes far fewer pairs than the 79,800 an all-pairs comparison would.
     words = [f"w{i}x" for i in range(4000)]
@@ -276,3 +282,45 @@ def test_word_hashes_leave_out_function_words_and_survive_a_full_cache(monkeypat
     more_content = {"phase", "radspherin", "programme", "oslo"}
     assert set(array("I", groups._word_hashes(more))) == expected(more_content)
     assert set(array("I", groups._word_hashes(words))) == expected(content)
+
+
+def test_entity_candidates_are_the_pairs_that_share_an_entity_pair_with_a_code_in_a_window() -> None:
+    import random
+    from itertools import combinations
+
+    rng = random.Random(5)
+    names = ["nykode", "ultimovacs", "oslo", "vb10 16", "uv1", "37000", "initium", "ltx 315", "dnb"]
+    codes_of = {"vb10 16", "uv1", "37000", "initium", "ltx 315"}
+    features, languages = [], []
+    for n in range(400):
+        # The first 80 all pair "nykode" with "uv1" in one window: a bucket too large to expand.
+        entities = frozenset({"nykode", "uv1"} if n < 80 else rng.sample(names, rng.randint(0, 4)))
+        codes = entities & codes_of
+        blank = groups.story_features("", "", None)
+        features.append(
+            blank._replace(
+                entities=entities,
+                codes=codes,
+                slot=0 if n < 80 else rng.randint(0, 6),
+                entity_pairs=groups._entity_pairs(entities, codes),
+            )
+        )
+        languages.append(rng.choice(["en", "no", None]))
+    # The rule, item by item: two shared title entities of which one is a code, in one time window of
+    # either alignment, and not both in the same known language.
+    buckets: dict[tuple[int, int, str, str], set[int]] = {}
+    for idx, f in enumerate(features):
+        for a, b in combinations(sorted(f.entities), 2):
+            if a in f.codes or b in f.codes:
+                for alignment in (0, 1):
+                    buckets.setdefault((alignment, (f.slot + alignment) >> 1, a, b), set()).add(idx)
+    expected = {
+        (i, j)
+        for members in buckets.values()
+        if 1 < len(members) <= groups.MAX_BUCKET
+        for i, j in combinations(sorted(members), 2)
+        if languages[i] is None or languages[i] != languages[j]
+    }
+    assert expected
+    assert any(len(m) > groups.MAX_BUCKET for m in buckets.values())  # too large to expand: left out
+    assert groups._entity_candidates(features, languages) == expected

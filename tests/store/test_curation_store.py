@@ -131,3 +131,16 @@ def test_migration_0004_moves_tag_rows_into_their_curation_and_back(tmp_path: Pa
     assert [(r[0], r[1]) for r in rows] == [("policy", 2.0), ("diagnostics", 1.0)]
     assert "kreftstrategi" in rows[0][2]
     s.close()
+
+
+def test_records_write_the_json_that_json_dumps_writes_even_for_look_alike_values() -> None:
+    import json
+
+    # A members tuple equal to an Evidence tuple must not borrow the evidence's cached JSON.
+    evidence = Evidence(term="nykode", where="title")
+    tagged = Curation(item_id=1, language="en", tags=(Tag(theme="x", score=1.0, evidence=(evidence,)),))
+    named = Curation(item_id=2, language="en", tags=(), members=("nykode", "title"))
+    first, second = curation_record(tagged), curation_record(named)
+    assert json.loads(first.tags) == [{"theme": "x", "score": 1.0, "evidence": [evidence._asdict()]}]
+    assert first.tags == json.dumps(json.loads(first.tags), ensure_ascii=False)
+    assert second.members == json.dumps(["nykode", "title"])
