@@ -15,8 +15,8 @@ from functools import lru_cache
 from pipeline.curate.members import MemberMatcher, member_matcher
 from pipeline.curate.noise import NoiseMatcher, noise_matcher
 from pipeline.curate.rank import score_item
-from pipeline.curate.themes import CurationIndex, ThemeMatcher
-from pipeline.curate.trials import trial_links
+from pipeline.curate.themes import PROBE_ENTRIES, CurationIndex, ThemeMatcher, probed
+from pipeline.curate.trials import LETTER_PREFIXES, has_registry_number, trial_links
 from pipeline.types import (
     Curation,
     DigestSettings,
@@ -54,7 +54,7 @@ def member_of_source(source: Source) -> str | None:
 
 @lru_cache(maxsize=8)
 def _combined(matcher: ThemeMatcher, noise: NoiseMatcher, members: MemberMatcher) -> CurationIndex:
-    return CurationIndex(matcher.entries, noise.entries, members.entries)
+    return CurationIndex(matcher.entries, noise.entries, members.entries, PROBE_ENTRIES)
 
 
 def curate_item(
@@ -78,9 +78,10 @@ def curate_item(
     names = member_matcher(members)
     index = _combined(matcher, noise, names)
     in_title, in_summary = index.scan_each((item.title, item.summary_text))
-    title_themes, title_noise, title_members = in_title
-    summary_themes, summary_noise, summary_members = in_summary
-    trials = trial_links(f"{item.title}\n{item.summary_text}")
+    title_themes, title_noise, title_members, title_probes = in_title
+    summary_themes, summary_noise, summary_members, summary_probes = in_summary
+    probes = (probed(title_probes), probed(summary_probes))
+    trials = _trials(item.title, item.summary_text, probes[0] | probes[1])
     tags = matcher.tag_found(
         title_themes,
         summary_themes,
@@ -88,6 +89,7 @@ def curate_item(
         item.summary_text,
         source_themes=source.themes,
         trials=trials,
+        probes=probes,
     )
     named = names.link_found(title_members | summary_members)
     score = score_item(
@@ -109,6 +111,16 @@ def curate_item(
         score=score,
         trials=trials,
     )
+
+
+def _trials(title: str, summary: str, kinds: set[str]) -> tuple[tuple[str, str], ...]:
+    """The item's trial links. `kinds` are the identifiers probed by the scan (see themes.PROBES): the
+    regexes run only for registries whose letters it found, or where a cheap test finds the shape of a
+    registry number (most items have neither)."""
+    letters = kinds.intersection(LETTER_PREFIXES)
+    if not letters and not (has_registry_number(title) or has_registry_number(summary)):
+        return ()
+    return trial_links(f"{title}\n{summary}", prefixes=letters)
 
 
 def _editor_evidence(decision: EditorDecision) -> Evidence:

@@ -14,6 +14,8 @@ iteration twice as slow. How a term matches depends on its *mode*:
 - ``acronym``: terms written in capitals (EU, ICI, PD-1, PD-L1, CTLA-4) match only as whole tokens and
   only where the text writes them in capitals too: "EU" never matches "Europe" or "neuro".
 - ``name``: organisation names; whole words, a genitive -s allowed, a capital first letter required.
+- ``anywhere``: a plain substring of the normalised text (the probes that tell which identifier patterns
+  can match, see PROBES).
 
 Normalisation keeps every character's position: separators (hyphens, dashes, slashes, white space) and
 punctuation become one space each and letters are lowercased. So "CAR-T" and "CAR T" are the same key;
@@ -38,7 +40,7 @@ from pipeline.curate.trials import trial_links
 from pipeline.errors import ConfigError
 from pipeline.types import Evidence, NoiseRule, Tag, Theme, ThemeTerms
 
-Mode = Literal["en", "no", "acronym", "name"]
+Mode = Literal["en", "no", "acronym", "name", "anywhere"]
 
 # Where a match was found decides its weight: the title says what the story is about.
 TITLE_WEIGHT = 2.0
@@ -285,6 +287,8 @@ def _compile(term: str, mode: Mode, payload: int) -> list[tuple[str, _Key]]:
             for base in bases
             for variant in (base, base + "s")
         ]
+    if mode == "anywhere":
+        return [(key, _Key(payload, mode, True, 0, False))]
     if mode == "name":
         capital = term[:1].isupper()
         return [(f" {v} ", _Key(payload, mode, False, 0, capital)) for v in (key, key + "s")]
@@ -308,19 +312,44 @@ TRIALS_THEME = "clinical-trials"
 GRANTS_THEME = "eu-projects"
 
 
+#: Probes: substrings of the normalised text without which an identifier pattern cannot match. They are
+#: keys of the curation automaton (CurationIndex), so the scan that finds the terms also tells which
+#: patterns are worth running; each substring test on a long summary costs as much as a regex search.
+PROBES: tuple[tuple[str, str], ...] = (
+    ("grant", "grant agreement"),
+    ("grant", "tilskuddsavtale"),
+    ("nct", "nct"),
+    ("isrctn", "isrctn"),
+)
+PROBE_ENTRIES: list[tuple[str, Mode, int]] = [(text, "anywhere", i) for i, (_kind, text) in enumerate(PROBES)]
+
+
+def probed(found: set[int]) -> set[str]:
+    """The kinds of identifier ("grant", "nct", "isrctn") whose probes were found (payloads of PROBES)."""
+    return {PROBES[i][0] for i in found}
+
+
 def _pattern_hits(
-    title: str, summary: str, trials: Sequence[tuple[str, str]] | None = None
+    title: str,
+    summary: str,
+    trials: Sequence[tuple[str, str]] | None = None,
+    probes: tuple[set[str], set[str]] | None = None,
 ) -> list[tuple[str, str]]:
     """(theme id, identifier) for every identifier found by pattern; cheap tests skip the regexes.
 
-    `trials` may pass the trial links already found in the item, to avoid a second search.
+    `trials` may pass the trial links already found in the item, and `probes` the kinds of identifier
+    probed in the title and in the summary (see PROBES), to spare searching again.
     """
     if trials is None:
         trials = trial_links(f"{title}\n{summary}")
     out: list[tuple[str, str]] = [(TRIALS_THEME, identifier) for identifier, _url in trials]
-    for text in (title, summary):
-        padded = padded_normalised(text)
-        if "grant agreement" in padded or "tilskuddsavtale" in padded:
+    for at, text in enumerate((title, summary)):
+        if probes is not None:
+            maybe = "grant" in probes[at]
+        else:
+            padded = padded_normalised(text)
+            maybe = "grant agreement" in padded or "tilskuddsavtale" in padded
+        if maybe:
             match = GRANT_PATTERN.search(text)
             if match:
                 out.append((GRANTS_THEME, match.group(0)))
@@ -371,8 +400,10 @@ class ThemeMatcher:
         *,
         source_themes: Sequence[str] = (),
         trials: Sequence[tuple[str, str]] | None = None,
+        probes: tuple[set[str], set[str]] | None = None,
     ) -> tuple[Tag, ...]:
-        """`tag`, from the payloads already found in the title and the summary (and trial links, if known)."""
+        """`tag`, from the payloads already found in the title and the summary (and trial links and the
+        identifier probes of each, if known)."""
         evidence: dict[int, list[Evidence]] = {}
         scores: dict[int, float] = {}
         excluded: set[int] = set()
@@ -391,7 +422,7 @@ class ThemeMatcher:
                 else:
                     evidence[ti] = [evidences[payload]]
                     scores[ti] = weight
-        for theme_id, identifier in _pattern_hits(title, summary, trials):
+        for theme_id, identifier in _pattern_hits(title, summary, trials, probes):
             pi = self._order.get(theme_id)
             if pi is not None:
                 evidence.setdefault(pi, []).append(Evidence(term=identifier, where="pattern"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from urllib.parse import quote
 
 # ClinicalTrials.gov (NCT + 8 digits), EU CT numbers from CTIS (2023-501234-12-00), older EudraCT numbers
@@ -34,16 +35,26 @@ def registry_url(kind: str, identifier: str) -> str:
 _REGISTRY_NUMBER_TAIL = re.compile(r"-\d{6}")
 
 
-def _has_registry_number(text: str) -> bool:
+def has_registry_number(text: str) -> bool:
+    """Whether `text` may hold an EU CT or EudraCT number (a cheap test: their patterns are slow)."""
     return _REGISTRY_NUMBER_TAIL.search(text) is not None
 
 
-def trial_links(text: str) -> tuple[tuple[str, str], ...]:
-    """(identifier, registry URL) for each distinct trial identifier in `text`, in order of appearance."""
+#: The registries whose identifiers start with letters, and those letters.
+LETTER_PREFIXES = {"nct": "NCT", "isrctn": "ISRCTN"}
+
+
+def trial_links(text: str, *, prefixes: Collection[str] | None = None) -> tuple[tuple[str, str], ...]:
+    """(identifier, registry URL) for each distinct trial identifier in `text`, in order of appearance.
+
+    `prefixes` may say which of LETTER_PREFIXES' registries ("nct", "isrctn") have their letters in the
+    text, in any case, as a scan the caller made found: the others are then not searched for.
+    """
     found: list[tuple[int, str, str]] = []
-    numbers = _has_registry_number(text)
+    numbers = has_registry_number(text)
     for kind, pattern in _PATTERNS:
-        if (kind == "nct" and "NCT" not in text) or (kind == "isrctn" and "ISRCTN" not in text):
+        letters = LETTER_PREFIXES.get(kind)
+        if letters is not None and (kind not in prefixes if prefixes is not None else letters not in text):
             continue
         if kind in ("euct", "eudract") and not numbers:
             continue

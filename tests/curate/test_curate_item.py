@@ -130,3 +130,30 @@ def test_source_default_themes_and_member_names_make_an_item_relevant(
         source=SOURCE,
     )
     assert off_topic.noise is not None and off_topic.noise.startswith("Off-topic")
+
+
+def test_identifiers_are_found_wherever_they_are_whatever_the_scan_probed(
+    matcher: ThemeMatcher, noise: NoiseMatcher
+) -> None:
+    from pipeline.curate.trials import trial_links
+
+    # curate_item runs an identifier's pattern only where its scan probed the identifier's letters (or a
+    # registry number's shape): it must find what searching the whole text finds.
+    cases = [
+        ("Trial NCT01234567 opens", "Recruiting now."),
+        ("Function of the junction", "Enrolment in (NCT07654321) and ISRCTN12345678 is open."),
+        ("Distinct sanctions", "No identifier here, only words with n-c-t inside: function, instinct."),
+        ("EU trial 2023-501234-12-00", "EudraCT 2017-001234-56 continues; NCT1234567 is too short."),
+        ("Grant agreement No 101057513", "The project is funded under tilskuddsavtale nr. 101136580."),
+        ("Nytt prosjekt", "Finansiert gjennom tilskuddsavtalen; grant agreement number 101136580 i EU."),
+    ]
+    for title, summary in cases:
+        result = curate_item(
+            item(title, summary, "en"), matcher=matcher, noise_rules=noise, members=MEMBERS, source=SOURCE
+        )
+        assert result.trials == trial_links(f"{title}\n{summary}")
+        assert result.tags == matcher.tag(title, summary)  # the standalone matcher searches everything
+    grants = item(*cases[4], "en")
+    found = curate_item(grants, matcher=matcher, noise_rules=noise, members=MEMBERS, source=SOURCE)
+    patterns = [e.term for t in found.tags for e in t.evidence if e.where == "pattern"]
+    assert patterns == ["Grant agreement No 101057513", "tilskuddsavtale nr. 101136580"]
