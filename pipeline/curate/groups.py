@@ -17,10 +17,12 @@ Candidates come from locality-sensitive hashing, never from comparing all pairs:
   excepted, since those recur in all of an organisation's news. Entity pairs are looked at only across
   languages (or where a language is unknown): within one language the words decide.
 
-What is compared of an item (`StoryFeatures`: word hashes, title entities and codes, the text, the
-time slot) is computed where the item is curated, in the pool's workers; the signatures of a whole
-window are then built at once with numpy. The two sources of candidates are confirmed independently
-(the cross-language side may run in another process) and the confirmed pairs joined with union-find.
+What is compared of an item (`StoryFeatures`: word hashes, title entities and codes with the keys of
+their pairs, the text, the time slot) is computed where the item is curated, in the pool's workers.
+The signatures of a whole window are then built with numpy, a block of items at a time, and both kinds
+of bucket (signature bands, entity pairs) are lined up by one sort each. The two sources of candidates
+are confirmed independently (the cross-language side may run in another process) and the confirmed
+pairs joined with union-find.
 Group keys are stable and unique: a group keeps the key most of its members had before (`previous`),
 a group that splits leaves it to its oldest part, and an editor's merge or split (`overrides`) always
 wins.
