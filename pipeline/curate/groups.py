@@ -207,7 +207,7 @@ class StoryFeatures(NamedTuple):
     slot: int  # half windows since the epoch
     #: The pairs of title entities with a code among them, as native uint64: the two entities' hashes,
     #: the smaller entity's in the high half (see _entity_candidates).
-    entity_pairs: bytes = b""
+    entity_pairs: bytes
 
 
 # A word's hash never changes: each process keeps the ones it has seen (a batch has a few tens of

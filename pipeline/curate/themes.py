@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import ahocorasick_rs
 
-from pipeline.curate.trials import trial_links
+from pipeline.curate.trials import LETTER_PREFIXES, trial_links
 from pipeline.errors import ConfigError
 from pipeline.types import Evidence, NoiseRule, Tag, Theme, ThemeTerms
 
@@ -305,8 +305,9 @@ def _compile(term: str, mode: Mode, payload: int) -> list[tuple[str, _Key]]:
 
 # Trial identifiers (NCT, EU CT, EudraCT, ISRCTN) are found by pipeline/curate/trials.py; an EU grant
 # agreement number ("grant agreement No 101057513", "tilskuddsavtale nr. 101136580") is found here.
+GRANT_WORDS = ("grant agreement", "tilskuddsavtale")
 GRANT_PATTERN = re.compile(
-    r"\b(?:grant agreement|tilskuddsavtale)\s+(?:no\.?|nr\.?|number)?\s*\d{6,9}\b", re.I
+    rf"\b(?:{'|'.join(GRANT_WORDS)})\s+(?:no\.?|nr\.?|number)?\s*\d{{6,9}}\b", re.I
 )
 TRIALS_THEME = "clinical-trials"
 GRANTS_THEME = "eu-projects"
@@ -316,10 +317,8 @@ GRANTS_THEME = "eu-projects"
 #: keys of the curation automaton (CurationIndex), so the scan that finds the terms also tells which
 #: patterns are worth running; each substring test on a long summary costs as much as a regex search.
 PROBES: tuple[tuple[str, str], ...] = (
-    ("grant", "grant agreement"),
-    ("grant", "tilskuddsavtale"),
-    ("nct", "nct"),
-    ("isrctn", "isrctn"),
+    *(("grant", words) for words in GRANT_WORDS),
+    *((kind, letters.lower()) for kind, letters in LETTER_PREFIXES.items()),
 )
 PROBE_ENTRIES: list[tuple[str, Mode, int]] = [(text, "anywhere", i) for i, (_kind, text) in enumerate(PROBES)]
 
@@ -348,7 +347,7 @@ def _pattern_hits(
             maybe = "grant" in probes[at]
         else:
             padded = padded_normalised(text)
-            maybe = "grant agreement" in padded or "tilskuddsavtale" in padded
+            maybe = any(words in padded for words in GRANT_WORDS)
         if maybe:
             match = GRANT_PATTERN.search(text)
             if match:

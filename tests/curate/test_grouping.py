@@ -251,7 +251,7 @@ def test_batch_signatures_equal_item_by_item_minhash(block: int, monkeypatch: py
     sizes = [rng.choice([0, 1, 2, 5, 30, 200]) for _ in range(200)]
     word_sets = [list({rng.getrandbits(32) for _ in range(size)}) for size in sizes]
     features = [
-        groups.StoryFeatures(array("I", hashes).tobytes(), frozenset(), frozenset(), "", "", 0)
+        groups.StoryFeatures(array("I", hashes).tobytes(), frozenset(), frozenset(), "", "", 0, b"")
         for hashes in word_sets
     ]
     signature, has_words = groups._signatures(features)
