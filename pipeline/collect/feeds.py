@@ -419,12 +419,14 @@ def _parse_xml(text: str, *, url: str) -> _RawFeed:
     safe, warnings = _defuse(text)
     safe, bodies = _lift_cdata(safe)
     restore = _restorer(bodies)
-    result = feedparser.parse(
-        io.BytesIO(safe.encode("utf-8", errors="replace")),
-        sanitize_html=False,  # nh3 sanitises afterwards, far faster
-        resolve_relative_uris=False,  # we resolve the few URLs we keep
-        response_headers=_response_headers(safe, url),
-    )
+    try:
+        result = _feedparser(safe, url)
+    except UnicodeEncodeError:
+        # feedparser's lenient parser fails on a reference to a lone surrogate ("&#xD800;"), which is no
+        # character: such references become U+FFFD. Rare, so looked for only when it happens.
+        safe, count = _SURROGATE_REFERENCE.subn(_replacement_reference, safe)
+        warnings.append(f"{count} character references to no character (such as &#xD800;) became \ufffd")
+        result = _feedparser(safe, url)
     bozo = _bozo_reason(result) if result.get("bozo") else None
     if not result.get("version") and not result.entries:
         reason = f" ({bozo})" if bozo else ""
@@ -440,6 +442,26 @@ def _parse_xml(text: str, *, url: str) -> _RawFeed:
         warnings=warnings,
         bozo=bozo,
     )
+
+
+def _feedparser(text: str, url: str) -> Any:
+    return feedparser.parse(
+        io.BytesIO(text.encode("utf-8", errors="replace")),
+        sanitize_html=False,  # nh3 sanitises afterwards, far faster
+        resolve_relative_uris=False,  # we resolve the few URLs we keep
+        response_headers=_response_headers(text, url),
+    )
+
+
+# A numeric character reference to a UTF-16 surrogate (U+D800 to U+DFFF), in hex or in decimal.
+_SURROGATE_REFERENCE = re.compile(r"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(5[5-7]\d{3}));")
+
+
+def _replacement_reference(match: re.Match[str]) -> str:
+    decimal = match.group(1)
+    if decimal is not None and not 0xD800 <= int(decimal) <= 0xDFFF:
+        return match.group(0)
+    return "&#xFFFD;"
 
 
 def _response_headers(text: str, url: str) -> dict[str, str]:

@@ -182,10 +182,18 @@ def sanitise_html(markup: str, base_url: str | None) -> str:
         return ""
     _current.base_url = base_url
     try:
-        cleaned = _clean(markup[:MAX_HTML_CHARS])
+        try:
+            cleaned = _clean(markup[:MAX_HTML_CHARS])
+        except UnicodeEncodeError:
+            # A lone surrogate (a JSON "\\ud800" escape, a bad character reference) is no text, and the
+            # sanitiser takes only what encodes as UTF-8. Rare: looked for only when it happens.
+            cleaned = _clean(_SURROGATES.sub("", markup[:MAX_HTML_CHARS]))
     finally:
         _current.base_url = None
     return cleaned.strip()
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 _BLOCK_TAGS = frozenset(
@@ -270,7 +278,7 @@ _IN_TAG = r"""[^>"]*(?:"[^"]*"[^>"]*)*>"""  # unrolled, so the engine never back
 _SANITISED_BLOCK = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCK_TAGS & ALLOWED_TAGS))})\b{_IN_TAG}")
 _SANITISED_TAG = re.compile(rf"<{_IN_TAG}")
 _CONTROL_BUT_BREAK = re.compile(
-    r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+    r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
 )
 
 
@@ -321,7 +329,10 @@ def html_soup(markup: bytes) -> BeautifulSoup:
 
 # --- plain text --------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Control and bidi-override characters, and lone surrogates (no text; a database refuses them as UTF-8).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 def _collapse(text: str) -> str:

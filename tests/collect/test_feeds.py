@@ -562,3 +562,35 @@ def test_other_values_are_still_deep_copied() -> None:
         _ShallowContentParams.deepcopy(flat) == flat
         and type(_ShallowContentParams.deepcopy(flat)) is FeedParserDict
     )
+
+
+def test_lone_surrogates_lose_no_entry_in_rss_or_json_feed() -> None:
+    # A character reference to a UTF-16 surrogate is no character: feedparser's lenient parser used to
+    # fail on it and the whole feed was lost. Such references become U+FFFD (as in HTML); lone
+    # surrogates that JSON escapes produce are dropped from the text (as control characters are).
+    rss = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        b"<link>https://example.org/</link>"
+        b"<item><title>Immuno&#xD800;therapy news</title><link>https://example.org/1</link>"
+        b"<description>A &amp;#55296; summary with &#57344; kept</description></item>"
+        b"<item><title>Second</title><link>https://example.org/2</link><description>ok</description></item>"
+        b"</channel></rss>"
+    )
+    feed = parse_feed(rss, url="https://example.org/feed", now=NOW)
+    assert [i.title for i in feed.items] == ["Immuno\ufffdtherapy news", "Second"]
+    assert "\ue000" in feed.items[0].summary_text
+    assert any("character references to no character" in w for w in feed.warnings)
+    json_feed = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": ['
+        b'{"id": "1", "url": "https://example.org/1", "title": "Immuno\\ud800therapy news",'
+        b' "content_html": "<p>A \\udfff summary</p>"},'
+        b'{"id": "2", "url": "https://example.org/2", "title": "Second", "content_text": "ok"}]}'
+    )
+    feed = parse_feed(json_feed, url="https://example.org/feed.json", now=NOW)
+    assert [(i.title, i.summary_text) for i in feed.items] == [
+        ("Immunotherapy news", "A summary"),
+        ("Second", "ok"),
+    ]
+    for parsed in (parse_feed(rss, url="https://example.org/feed", now=NOW), feed):
+        for item in parsed.items:
+            (item.title + item.summary_text + item.summary_html).encode("utf-8")  # a database takes it

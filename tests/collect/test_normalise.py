@@ -244,3 +244,22 @@ def test_sanitised_text_collapses_and_cleans_every_paragraph_as_the_general_rule
     for _ in range(20_000):
         markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         assert sanitised_html_to_text(markup) == the_general_rule(markup), repr(markup)
+
+
+def test_lone_surrogates_are_dropped_from_text_and_html() -> None:
+    # A JSON "\ud800" escape or a bad character reference gives a string no database stores as UTF-8.
+    dirty = "<p>Immuno\ud800therapy <b>news</b>\udfff</p><p>second\udc80 paragraph</p>"
+    results = [
+        sanitise_html(dirty, "https://example.org/"),
+        html_to_text(dirty),
+        sanitised_html_to_text(sanitise_html(dirty, "https://example.org/")),
+        clean_text("Immuno\ud800therapy news\udfff", 100),
+    ]
+    assert results == [
+        "<p>Immunotherapy <b>news</b></p><p>second paragraph</p>",
+        "Immunotherapy news\n\nsecond paragraph",
+        "Immunotherapy news\n\nsecond paragraph",
+        "Immunotherapy news",
+    ]
+    for text in results:
+        text.encode("utf-8")  # would raise on a surrogate

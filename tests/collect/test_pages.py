@@ -228,3 +228,13 @@ def test_article_fallbacks_and_broken_json_ld_ignored() -> None:
 def test_article_without_any_metadata() -> None:
     assert parse_article(b"", url="https://a.example/") == ArticleMeta()
     assert parse_article(b"\x00\xff garbage", url="https://a.example/") == ArticleMeta()
+
+
+def test_an_article_whose_json_ld_escapes_lone_surrogates_reads_as_clean_text() -> None:
+    page = (
+        b'<html><head><script type="application/ld+json">{"@type": "NewsArticle",'
+        b' "headline": "Immuno\\ud800therapy news", "description": "A \\udfff summary"}</script>'
+        b"</head><body><p>Body</p></body></html>"
+    )
+    meta = parse_article(page, url="https://example.org/a")
+    assert (meta.title, meta.summary) == ("Immunotherapy news", "A summary")
