@@ -157,3 +157,40 @@ def test_identifiers_are_found_wherever_they_are_whatever_the_scan_probed(
     found = curate_item(grants, matcher=matcher, noise_rules=noise, members=MEMBERS, source=SOURCE)
     patterns = [e.term for t in found.tags for e in t.evidence if e.where == "pattern"]
     assert patterns == ["Grant agreement No 101057513", "tilskuddsavtale nr. 101136580"]
+
+
+def test_odd_text_scans_the_same_joined_or_alone_and_tags_as_the_standalone_matcher(
+    matcher: ThemeMatcher, noise: NoiseMatcher
+) -> None:
+    import random
+
+    from pipeline.curate.members import member_matcher
+    from pipeline.curate.themes import PROBE_ENTRIES, CurationIndex
+
+    # Title and summary are scanned joined, each text's matches a slice of the scan: on text with
+    # multi-byte and astral characters, characters whose lowercase is longer, separators and acronyms
+    # next to anything, the slices must be what scanning each text alone finds.
+    index = CurationIndex(matcher.entries, noise.entries, member_matcher(MEMBERS).entries, PROBE_ENTRIES)
+    pieces = [*"abcEUPDLT -\u2013/.,;()\"'\u00ab\u2026\u00a0", "\u0130", "\u00df", "\U0001f600", "e\u0301"]
+    terms = [
+        *("PD-1", "PD-L1", "EU", "eu", "CAR T", "immunterapien", "kreftimmunterapi", "TIL", "til"),
+        *("NCT01234567", "ISRCTN12345678", "2023-501234-12-00", "grant agreement No 101057513"),
+        "Nykode Therapeutics",
+    ]
+    rng = random.Random(11)
+
+    def text(words: int) -> str:
+        parts = [
+            rng.choice(terms) if rng.random() < 0.5 else "".join(rng.choices(pieces, k=rng.randint(0, 5)))
+            for _ in range(words)
+        ]
+        return " ".join(parts) if rng.random() < 0.8 else "".join(parts)
+
+    for _ in range(300):
+        title, summary = text(rng.randint(0, 6)), text(rng.randint(0, 30))
+        joined = index.scan_each((title, summary))
+        assert joined == [index.scan_each((title,))[0], index.scan_each((summary,))[0]], (title, summary)
+        result = curate_item(
+            item(title, summary, "en"), matcher=matcher, noise_rules=noise, members=MEMBERS, source=SOURCE
+        )
+        assert result.tags == matcher.tag(title, summary), (title, summary)
