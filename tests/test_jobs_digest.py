@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import gc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -309,7 +310,7 @@ def test_a_curation_that_fails_midway_keeps_its_stored_chunks_and_resumes(
     calls = []
 
     def failing_save(records, now):  # the third chunk's write fails (a full disk, a killed process)
-        calls.append(len(records))
+        calls.append((len(records), gc.isenabled()))
         if len(calls) == 3:
             raise OSError("disk full")
         save(records, now)
@@ -317,6 +318,8 @@ def test_a_curation_that_fails_midway_keeps_its_stored_chunks_and_resumes(
     monkeypatch.setattr(store, "save_records", failing_save)
     with pytest.raises(OSError):
         jobs.curate_new(svc)
+    # The cyclic garbage collector is paused while curating, and running again after a failure.
+    assert [enabled for _n, enabled in calls] == [False, False, False] and gc.isenabled()
     assert len(svc.store.curations.to_curate()) == 40  # two chunks of 30 were stored
     monkeypatch.setattr(store, "save_records", save)
     report = jobs.curate_new(svc)

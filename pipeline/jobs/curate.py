@@ -100,8 +100,9 @@ def curate_new(
 ) -> CurateReport:
     """Curate items not curated yet (or changed since); `everything` re-curates all. Editors' decisions are
     applied on top every time, so re-curation never undoes them. Then regroup the recent window."""
-    pending = svc.store.curations.to_curate(everything=everything)
-    return curate_items(svc, pending, on_progress=on_progress)
+    with gc_paused():  # loading builds an object per item and column (see gc_paused)
+        pending = svc.store.curations.to_curate(everything=everything)
+        return curate_items(svc, pending, on_progress=on_progress)
 
 
 def curate_items(
@@ -117,6 +118,16 @@ def curate_items(
     transaction: a crash keeps what was stored, and the next run curates only the rest. Items keep the
     group key they had, so that a re-curated story keeps its key until regrouping says otherwise.
     """
+    with gc_paused():  # from reading to regrouping (see gc_paused)
+        return _curate_and_regroup(svc, pending, workers, on_progress)
+
+
+def _curate_and_regroup(
+    svc: Services,
+    pending: Sequence[StoredItem],
+    workers: int | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> CurateReport:
     now = svc.clock()
     ctx = curation_context(svc.config)
     ids = [i.id for i in pending]
@@ -125,17 +136,16 @@ def curate_items(
     hashes = {i.id: i.content_hash for i in pending}
     features: dict[int, StoryFeatures] = {}
     report = CurateReport()
-    with gc_paused():
-        for chunk in curate_stream(
-            ctx, pending, decisions, svc.config.settings.digest, now, workers=workers, on_progress=on_progress
-        ):
-            records = [_keep_group(record, previous) for record, _f in chunk]
-            svc.store.curations.save_records([(r, hashes[r.item_id]) for r in records], now)
-            for record, story in chunk:
-                features[record.item_id] = story
-                report.tagged += record.primary_theme is not None
-                report.noise += record.noise is not None
-            report.curated += len(chunk)
+    for chunk in curate_stream(
+        ctx, pending, decisions, svc.config.settings.digest, now, workers=workers, on_progress=on_progress
+    ):
+        records = [_keep_group(record, previous) for record, _f in chunk]
+        svc.store.curations.save_records([(r, hashes[r.item_id]) for r in records], now)
+        for record, story in chunk:
+            features[record.item_id] = story
+            report.tagged += record.primary_theme is not None
+            report.noise += record.noise is not None
+        report.curated += len(chunk)
     if pending:
         newest = max(i.published for i in pending)
         oldest = min(i.published for i in pending)
@@ -326,7 +336,8 @@ def _curate_chunk(tasks: list[_Task]) -> list[Curated]:
 def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector paused for a batch. Curation builds hundreds of thousands of small
     objects without cycles (reference counting frees them), and the collections their allocation
-    triggers walk them over and over: a third of grouping's time at 50,000 items."""
+    triggers walk them over and over: a third of grouping's time at 50,000 items, and most of the time
+    of reading the window's rows and building its stories before that. Nested pauses are one pause."""
     enabled = gc.isenabled()
     gc.disable()
     try:
