@@ -31,7 +31,7 @@ def _provider(api: FakeApi, key: str = KEY) -> MailgunProvider:
     )
     provider = make_provider("mailgun", settings, {"MAILGUN_API_KEY": key})
     assert isinstance(provider, MailgunProvider)
-    provider.timeout = (2.0, 2.0)
+    provider.http.timeout = (2.0, 2.0)
     return provider
 
 

@@ -30,7 +30,7 @@ def _provider(api: FakeApi, token: str = TOKEN) -> PostmarkProvider:
     )
     provider = make_provider("postmark", settings, {"POSTMARK_SERVER_TOKEN": token})
     assert isinstance(provider, PostmarkProvider)
-    provider.timeout = (2.0, 2.0)
+    provider.http.timeout = (2.0, 2.0)
     return provider
 
 

@@ -30,9 +30,9 @@ def _provider(api: FakeApi, key: str = KEY, clock: float | None = None) -> Sendg
     )
     provider = make_provider("sendgrid", settings, {"SENDGRID_API_KEY": key})
     assert isinstance(provider, SendgridProvider)
-    provider.timeout = (2.0, 2.0)
+    provider.http.timeout = (2.0, 2.0)
     if clock is not None:
-        provider.clock = lambda: clock
+        provider.http.clock = lambda: clock
     return provider
 
 

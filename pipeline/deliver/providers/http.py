@@ -24,40 +24,46 @@ DEFAULT_TIMEOUT = (5.0, 60.0)
 Clock = Callable[[], float]
 
 
-def post(
-    session: requests.Session,
-    provider: str,
-    url: str,
-    *,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    clock: Clock = time.time,
-    **kwargs: Any,
-) -> requests.Response:
-    """POST, raising ProviderError for transport failures, 429 and 5xx; other answers are returned."""
-    try:
-        resp = session.post(url, timeout=timeout, allow_redirects=False, **kwargs)
-    except requests.ConnectTimeout as e:
-        raise ProviderError(provider, f"connect timeout to {url}", transient=True) from e
-    except requests.ReadTimeout as e:
-        msg = f"no answer from {url} after the request was sent"
-        raise ProviderError(provider, msg, uncertain=True) from e
-    except requests.ConnectionError as e:
-        if _failed_before_sending(e):
-            raise ProviderError(provider, f"cannot connect to {url}: {_root(e)}", transient=True) from e
-        raise ProviderError(
-            provider, f"connection to {url} lost after the request was sent: {_root(e)}", uncertain=True
-        ) from e
-    except requests.RequestException as e:
-        raise ProviderError(provider, f"request to {url} failed: {e}") from e
-    if resp.status_code == 429 or resp.status_code >= 500:
-        raise ProviderError(
-            provider,
-            f"HTTP {resp.status_code} from {url}: {short_body(resp)}",
-            status=resp.status_code,
-            transient=True,
-            retry_after=retry_after(resp.headers, clock()),
-        )
-    return resp
+class HttpClient:
+    """How an API provider reaches its endpoint: one session, the timeouts, and the clock that reads
+    Retry-After (each provider says where and with which credentials)."""
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Clock = time.time,
+    ) -> None:
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.clock = clock
+
+    def post(self, provider: str, url: str, **kwargs: Any) -> requests.Response:
+        """POST, raising ProviderError for transport failures, 429 and 5xx; other answers are returned."""
+        try:
+            resp = self.session.post(url, timeout=self.timeout, allow_redirects=False, **kwargs)
+        except requests.ConnectTimeout as e:
+            raise ProviderError(provider, f"connect timeout to {url}", transient=True) from e
+        except requests.ReadTimeout as e:
+            msg = f"no answer from {url} after the request was sent"
+            raise ProviderError(provider, msg, uncertain=True) from e
+        except requests.ConnectionError as e:
+            if _failed_before_sending(e):
+                raise ProviderError(provider, f"cannot connect to {url}: {_root(e)}", transient=True) from e
+            raise ProviderError(
+                provider, f"connection to {url} lost after the request was sent: {_root(e)}", uncertain=True
+            ) from e
+        except requests.RequestException as e:
+            raise ProviderError(provider, f"request to {url} failed: {e}") from e
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise ProviderError(
+                provider,
+                f"HTTP {resp.status_code} from {url}: {short_body(resp)}",
+                status=resp.status_code,
+                transient=True,
+                retry_after=retry_after(resp.headers, self.clock()),
+            )
+        return resp
 
 
 def _failed_before_sending(e: requests.ConnectionError) -> bool:

@@ -26,7 +26,7 @@ from pipeline.deliver.providers.base import (
     send_in_calls,
     sent,
 )
-from pipeline.deliver.providers.http import DEFAULT_TIMEOUT, Clock, post, short_body
+from pipeline.deliver.providers.http import DEFAULT_TIMEOUT, Clock, HttpClient, short_body
 from pipeline.errors import ProviderError
 from pipeline.types import OutgoingMessage, RecipientResult
 
@@ -62,9 +62,7 @@ class MailgunProvider:
         self.sender = sender
         sender_address(sender)  # fail early on a sender without an address
         self.reply_to = reply_to
-        self.session = session or requests.Session()
-        self.timeout = timeout
-        self.clock = clock
+        self.http = HttpClient(session, timeout, clock)
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         return send_in_calls(self._calls(messages), self._send_call)
@@ -90,15 +88,12 @@ class MailgunProvider:
 
     def _send_call(self, call: list[OutgoingMessage]) -> list[RecipientResult]:
         body, content_type = multipart(self.form(call))
-        resp = post(
-            self.session,
+        resp = self.http.post(
             self.name,
             self.url,
             data=body,
             headers={"Content-Type": content_type},
             auth=self.auth,
-            timeout=self.timeout,
-            clock=self.clock,
         )
         if resp.status_code in (401, 403):
             fix = f"fix: MAILGUN_API_KEY and the domain {self.domain}"

@@ -14,7 +14,7 @@ import requests
 
 from pipeline.deliver.message import materialise, sender_address
 from pipeline.deliver.providers.base import failed, send_in_calls, sent
-from pipeline.deliver.providers.http import DEFAULT_TIMEOUT, Clock, post, short_body
+from pipeline.deliver.providers.http import DEFAULT_TIMEOUT, Clock, HttpClient, short_body
 from pipeline.errors import ProviderError
 from pipeline.types import OutgoingMessage, RecipientResult
 
@@ -50,9 +50,7 @@ class PostmarkProvider:
         sender_address(sender)
         self.message_stream = message_stream
         self.reply_to = reply_to
-        self.session = session or requests.Session()
-        self.timeout = timeout
-        self.clock = clock
+        self.http = HttpClient(session, timeout, clock)
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         return send_in_calls(self._calls(messages), self._send_call)
@@ -95,14 +93,11 @@ class PostmarkProvider:
     def _send_call(self, call: list[tuple[OutgoingMessage, bytes]]) -> list[RecipientResult]:
         body = b"[" + b",".join(data for _, data in call) + b"]"
         msgs = [m for m, _ in call]
-        resp = post(
-            self.session,
+        resp = self.http.post(
             self.name,
             self.url,
             data=body,
             headers=self.headers,
-            timeout=self.timeout,
-            clock=self.clock,
         )
         payload = _json(resp)
         if resp.status_code != 200:

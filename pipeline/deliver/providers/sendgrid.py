@@ -17,7 +17,7 @@ import requests
 
 from pipeline.deliver.message import fill, sender_address, token_of
 from pipeline.deliver.providers.base import chunks, failed, group_by_template, send_in_calls, sent
-from pipeline.deliver.providers.http import DEFAULT_TIMEOUT, Clock, post, short_body
+from pipeline.deliver.providers.http import DEFAULT_TIMEOUT, Clock, HttpClient, short_body
 from pipeline.errors import ProviderError
 from pipeline.types import OutgoingMessage, RecipientResult
 
@@ -46,9 +46,7 @@ class SendgridProvider:
         self.sender = sender
         sender_address(sender)
         self.reply_to = reply_to
-        self.session = session or requests.Session()
-        self.timeout = timeout
-        self.clock = clock
+        self.http = HttpClient(session, timeout, clock)
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         calls: list[list[OutgoingMessage]] = []
@@ -68,14 +66,11 @@ class SendgridProvider:
 
     def _send_call(self, call: list[OutgoingMessage]) -> list[RecipientResult]:
         body = json.dumps(self.body(call), ensure_ascii=False).encode("utf-8")
-        resp = post(
-            self.session,
+        resp = self.http.post(
             self.name,
             self.url,
             data=body,
             headers=self.headers,
-            timeout=self.timeout,
-            clock=self.clock,
         )
         if resp.status_code in (401, 403):
             raise ProviderError(
