@@ -274,9 +274,14 @@ def _automaton(keys: Sequence[str]) -> ahocorasick_rs.AhoCorasick | None:
     return ahocorasick_rs.AhoCorasick(keys, implementation=ahocorasick_rs.Implementation.DFA)
 
 
+def _term_key(term: str) -> str:
+    """A term as the automaton matches it: normalised, separators and runs of spaces as one space."""
+    return " ".join(normalise(term).split())
+
+
 def _compile(term: str, mode: Mode, payload: int) -> list[tuple[str, _Key]]:
     """The automaton keys of one term. Keys that need word boundaries are padded with spaces."""
-    key = " ".join(normalise(term).split())
+    key = _term_key(term)
     if not key:
         return []
     hyphenless = key.replace(" ", "") if any(c in _SEPARATORS for c in term) else None
@@ -371,12 +376,18 @@ class ThemeMatcher:
         self._payloads: list[tuple[int, str, bool]] = []
         #: (term, mode, payload) of every term: CurationIndex compiles them with other matchers' terms.
         self.entries: list[tuple[str, Mode, int]] = []
+        # A word both languages write alike ("screening", "app", "minister") is listed under each, to
+        # match by both languages' rules; its matches share one payload, so that the word counts once
+        # and is shown once as evidence.
+        same_word: dict[tuple[int, str, bool], int] = {}
         for ti, theme in enumerate(self.themes):
             for terms, excluded in ((theme.terms, False), (theme.exclude, True)):
                 for lang, words in (("en", terms.en), ("no", terms.no)):
                     for word in words:
-                        self.entries.append((word, term_mode(word, lang), len(self._payloads)))
-                        self._payloads.append((ti, word, excluded))
+                        payload = same_word.setdefault((ti, _term_key(word), excluded), len(self._payloads))
+                        if payload == len(self._payloads):
+                            self._payloads.append((ti, word, excluded))
+                        self.entries.append((word, term_mode(word, lang), payload))
         self._index = TermIndex(self.entries)
         # Evidence values are frozen: one per term and place, shared by every item that matches.
         self._title_evidence = [Evidence(term=term, where="title") for _ti, term, _x in self._payloads]

@@ -153,6 +153,19 @@ def test_title_weighs_more_than_summary_and_evidence_says_where() -> None:
     assert in_summary[0].evidence == (Evidence(term="immunotherapy", where="summary"),)
 
 
+def test_a_word_listed_in_both_languages_counts_once() -> None:
+    def digital(terms: ThemeTerms) -> ThemeMatcher:
+        return ThemeMatcher((Theme(id="digital", label="Digital", label_no="Digital", terms=terms),))
+
+    matcher = digital(ThemeTerms(en=("app", "screening"), no=("app", "Screening")))
+    both = matcher.tag("New app for screening", "")
+    english_only = digital(ThemeTerms(en=("app", "screening"))).tag("New app for screening", "")
+    assert both[0].evidence == (Evidence("app", "title"), Evidence("screening", "title"))
+    assert both[0].score == english_only[0].score
+    # Each language's rule still finds what only it can: a Norwegian inflection of the shared word.
+    assert matcher.tag("Appen er lansert", "")[0].evidence == (Evidence("app", "title"),)
+
+
 def test_best_theme_first_and_weight_multiplies_score() -> None:
     tags = small_matcher().tag("Ny forskrift om immunterapi", "")
     assert [t.theme for t in tags] == ["policy", "immuno-oncology"]
