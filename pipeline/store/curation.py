@@ -152,7 +152,12 @@ def _execute_many(
     columns: dict[str, Sequence[Any]] = {}
     for key, values in zip(keys, zip(*rows, strict=True), strict=True):
         processor = table.c[key].type.bind_processor(conn.dialect) if key in table.c else None
-        columns[key] = list(map(processor, values)) if processor else values
+        if processor is None:
+            columns[key] = values
+        elif values.count(values[0]) == len(values):  # one time or flag for every row: processed once
+            columns[key] = (processor(values[0]),) * len(values)
+        else:
+            columns[key] = list(map(processor, values))
     if compiled.positional:
         ordered = [columns[name] for name in compiled.positiontup or ()]
         conn.exec_driver_sql(str(compiled), list(zip(*ordered, strict=True)))
