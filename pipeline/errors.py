@@ -159,6 +159,12 @@ class IllegalTransition(DigestError):
     kind = "illegal_transition"
 
 
+class DecisionError(PipelineError):
+    """An editor's decision that cannot apply: an unknown theme, a story that does not exist."""
+
+    kind = "decision"
+
+
 class RenderError(PipelineError):
     kind = "render"
 

@@ -8,7 +8,16 @@ from datetime import timedelta
 from pipeline.jobs import subscribe
 from pipeline.jobs.audience import ImportReport, export_subscriber_data, import_subscribers
 from pipeline.jobs.collect import CollectReport, collect_all, due_sources, select_sources
-from pipeline.jobs.curate import CurateReport, curate_new, curation_context, decide, list_items, regroup
+from pipeline.jobs.curate import (
+    CurateReport,
+    curate_new,
+    curation_context,
+    decide,
+    item_view,
+    list_items,
+    regroup,
+    story_of,
+)
 from pipeline.jobs.deliver import apply_events, send, send_scheduled, send_test_copies
 from pipeline.jobs.digest import (
     DraftResult,
@@ -46,8 +55,10 @@ __all__ = [
     "curate_new",
     "curation_context",
     "decide",
+    "item_view",
     "list_items",
     "regroup",
+    "story_of",
     "DEFAULT_ITEMS_WINDOW",
     "Clock",
     "CollectReport",

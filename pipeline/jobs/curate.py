@@ -19,6 +19,7 @@ from pipeline.curate.groups import Pairs, StoryFeatures, StoryInput, group_stori
 from pipeline.curate.members import MemberMatcher, member_matcher
 from pipeline.curate.noise import NoiseMatcher, noise_matcher
 from pipeline.curate.themes import ThemeMatcher, noise_rules_from_mapping
+from pipeline.errors import DecisionError, NotFound
 from pipeline.jobs.services import Services
 from pipeline.language import detect_language
 from pipeline.store.curation import CurationRecord, curation_from_record, curation_record
@@ -428,14 +429,16 @@ def _send_result(work: Callable[[], Pairs], sender: Connection) -> None:
 
 
 def decide(svc: Services, decision: EditorDecision) -> Curation:
-    """Store an editor's decision and re-curate the item at once, so the decision shows everywhere."""
+    """Store an editor's decision and re-curate the item at once, so the decision shows everywhere.
+
+    A decision that cannot apply (an unknown item or theme, a story that does not exist) is refused
+    before anything is stored."""
     now = svc.clock()
-    svc.store.curations.add_decision(replace(decision, at=decision.at or now), now)
     item = svc.store.items.get(decision.item_id)
     if item is None:
-        from pipeline.errors import NotFound
-
         raise NotFound(f"no item with id {decision.item_id}")
+    _check_decision(svc, decision)
+    svc.store.curations.add_decision(replace(decision, at=decision.at or now), now)
     ctx = curation_context(svc.config)
     curation = curate_one(
         ctx, item, svc.store.curations.decisions([item.id]).get(item.id, []), svc.config, now
@@ -446,6 +449,33 @@ def decide(svc: Services, decision: EditorDecision) -> Curation:
     if decision.action in ("merge", "split"):
         regroup(svc, since=item.published - GROUP_WINDOW, until=item.published + GROUP_WINDOW)
     return curation
+
+
+#: The decisions that take a value: a theme id, a reason (optional), a group key.
+_VALUED_ACTIONS = frozenset({"add_theme", "remove_theme", "mark_noise", "merge"})
+
+
+def _check_decision(svc: Services, decision: EditorDecision) -> None:
+    action, value = decision.action, decision.value
+    if action in ("add_theme", "remove_theme"):
+        themes = [t.id for t in svc.config.themes]
+        if value not in themes:
+            raise DecisionError(f"unknown theme '{value or ''}'; the themes are {', '.join(themes)}")
+    elif action == "merge":
+        if not value or not svc.store.curations.group_members([value]):
+            raise DecisionError(f"no story has the group key '{value or ''}' to merge into")
+    elif value and action not in _VALUED_ACTIONS:
+        raise DecisionError(f"'{action}' takes no value (given '{value}')")
+
+
+def story_of(svc: Services, item_id: int) -> str:
+    """The group key of an item's story: what a merge into that story stores."""
+    key = svc.store.curations.groups([item_id]).get(item_id)
+    if key is not None:
+        return key
+    if svc.store.items.get(item_id) is None:
+        raise NotFound(f"no item with id {item_id}")
+    raise DecisionError(f"item {item_id} is not curated yet: run `python run.py curate` first")
 
 
 # --- listing ----------------------------------------------------------------------------------------
@@ -465,36 +495,44 @@ def list_items(
         found = [i for i in found if i.id in with_theme]
     curations = svc.store.curations.get_many(i.id for i in found)
     ctx = curation_context(svc.config)
-    out: list[dict[str, object]] = []
-    for item in found:
-        c = curations.get(item.id)
-        out.append(
-            {
-                "id": item.id,
-                "source": item.source_id,
-                "source_name": source_of(ctx, item.source_id).name,
-                "url": item.url,
-                "title": item.title,
-                "published": item.published.isoformat(),
-                "date_missing": item.date_missing,
-                "language": (c.language if c else None) or item.language,
-                "themes": [t.theme for t in c.tags] if c else [],
-                "evidence": {
-                    t.theme: {
-                        "score": round(t.score, 3),
-                        "matched": [{"term": e.term, "where": e.where} for e in t.evidence],
-                    }
-                    for t in c.tags
-                }
-                if c
-                else {},
-                "noise": c.noise if c else None,
-                "members": list(c.members) if c else [],
-                "trials": [{"id": t[0], "url": t[1]} for t in c.trials] if c else [],
-                "group": c.group_key if c else None,
-                "score": round(c.score, 4) if c else None,
-                "pinned": c.pinned if c else False,
-                "curated": c is not None,
+    return [_item_row(ctx, item, curations.get(item.id)) for item in found]
+
+
+def item_view(svc: Services, item_id: int) -> dict[str, object]:
+    """One item as `list_items` shows it (after an editor's decision, say)."""
+    item = svc.store.items.get(item_id)
+    if item is None:
+        raise NotFound(f"no item with id {item_id}")
+    curation = svc.store.curations.get_many([item_id]).get(item_id)
+    return _item_row(curation_context(svc.config), item, curation)
+
+
+def _item_row(ctx: CurationContext, item: StoredItem, c: Curation | None) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "source": item.source_id,
+        "source_name": source_of(ctx, item.source_id).name,
+        "url": item.url,
+        "title": item.title,
+        "published": item.published.isoformat(),
+        "date_missing": item.date_missing,
+        "language": (c.language if c else None) or item.language,
+        "themes": [t.theme for t in c.tags] if c else [],
+        "evidence": {
+            t.theme: {
+                "score": round(t.score, 3),
+                "matched": [{"term": e.term, "where": e.where} for e in t.evidence],
             }
-        )
-    return out
+            for t in c.tags
+        }
+        if c
+        else {},
+        "noise": c.noise if c else None,
+        "members": list(c.members) if c else [],
+        "trials": [{"id": t[0], "url": t[1]} for t in c.trials] if c else [],
+        "group": c.group_key if c else None,
+        "score": round(c.score, 4) if c else None,
+        "pinned": c.pinned if c else False,
+        "included": c.included if c else False,
+        "curated": c is not None,
+    }

@@ -95,7 +95,7 @@ def _steps(svc: Services, out: Path, say: Callable[[str], None]) -> DemoResult:
     draft = build_draft(svc)
     say(f"draft:   digest {draft.id} with {draft.entries} items in {len(draft.sections)} sections")
     approve(svc, draft.id, by="demo")
-    say(f"approve: digest {draft.id} (the demo approves it itself; the team does this in the web UI)")
+    say(f"approve: digest {draft.id} (the demo approves it itself; the team runs `approve` after review)")
     files = render_to(svc, draft.id, out)
     for email, name, language, themes in DEMO_SUBSCRIBERS:
         svc.store.subscribers.add(
