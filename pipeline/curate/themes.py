@@ -376,18 +376,20 @@ class ThemeMatcher:
         self._payloads: list[tuple[int, str, bool]] = []
         #: (term, mode, payload) of every term: CurationIndex compiles them with other matchers' terms.
         self.entries: list[tuple[str, Mode, int]] = []
-        # A word both languages write alike ("screening", "app", "minister") is listed under each, to
-        # match by both languages' rules; its matches share one payload, so that the word counts once
-        # and is shown once as evidence.
-        same_word: dict[tuple[int, str, bool], int] = {}
-        for ti, theme in enumerate(self.themes):
-            for terms, excluded in ((theme.terms, False), (theme.exclude, True)):
-                for lang, words in (("en", terms.en), ("no", terms.no)):
-                    for word in words:
-                        payload = same_word.setdefault((ti, _term_key(word), excluded), len(self._payloads))
-                        if payload == len(self._payloads):
-                            self._payloads.append((ti, word, excluded))
-                        self.entries.append((word, term_mode(word, lang), payload))
+        listed = [
+            (ti, word, excluded, term_mode(word, lang))
+            for ti, theme in enumerate(self.themes)
+            for terms, excluded in ((theme.terms, False), (theme.exclude, True))
+            for lang, words in (("en", terms.en), ("no", terms.no))
+            for word in words
+        ]
+        first = _first_of_same_word(listed)
+        payload_of: dict[int, int] = {}
+        for n, (ti, word, excluded, mode) in enumerate(listed):
+            if first[n] == n:
+                payload_of[n] = len(self._payloads)
+                self._payloads.append((ti, word, excluded))
+            self.entries.append((word, mode, payload_of[first[n]]))
         self._index = TermIndex(self.entries)
         # Evidence values are frozen: one per term and place, shared by every item that matches.
         self._title_evidence = [Evidence(term=term, where="title") for _ti, term, _x in self._payloads]
@@ -450,6 +452,29 @@ class ThemeMatcher:
         )
         ids = self._ids
         return tuple([Tag(ids[ti], -negative, tuple(evidence[ti])) for negative, ti in ranked])
+
+
+def _first_of_same_word(listed: Sequence[tuple[int, str, bool, Mode]]) -> list[int]:
+    """For each listed (theme, term, is exclusion, mode), the first term of its theme that matches the
+    same words, directly or through others: it stands for them all, so that one word of the text counts
+    once and shows once as evidence. Such terms are a word both languages write alike ("screening",
+    "app", listed under each to match by both languages' rules) or a term and its plural ("NK cell",
+    "NK cells")."""
+    first = list(range(len(listed)))
+
+    def root(n: int) -> int:
+        while first[n] != n:
+            n = first[n]
+        return n
+
+    holder: dict[tuple[int, bool, str], int] = {}
+    for n, (ti, term, excluded, mode) in enumerate(listed):
+        for key, _spec in _compile(term, mode, 0):
+            # A padded key and a key matched anywhere find the same word: " app " and "app" are one.
+            other = holder.setdefault((ti, excluded, key.strip()), n)
+            a, b = root(n), root(other)
+            first[max(a, b)] = min(a, b)
+    return [root(n) for n in range(len(listed))]
 
 
 class CurationIndex:

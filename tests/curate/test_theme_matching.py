@@ -166,6 +166,15 @@ def test_a_word_listed_in_both_languages_counts_once() -> None:
     assert matcher.tag("Appen er lansert", "")[0].evidence == (Evidence("app", "title"),)
 
 
+def test_a_term_and_its_plural_listed_both_count_once_per_word() -> None:
+    matcher = ThemeMatcher(
+        (Theme(id="io", label="IO", label_no="IO", terms=ThemeTerms(en=("NK cell", "NK cells", "vaccine"))),)
+    )
+    tags = matcher.tag("NK cells and a vaccine", "")
+    assert tags[0].evidence == (Evidence("NK cell", "title"), Evidence("vaccine", "title"))
+    assert tags[0].score == 4.0  # two words of the title, not three
+
+
 def test_best_theme_first_and_weight_multiplies_score() -> None:
     tags = small_matcher().tag("Ny forskrift om immunterapi", "")
     assert [t.theme for t in tags] == ["policy", "immuno-oncology"]
