@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from tests.support.loopback import LoopbackServer, Reply
 
 SECRET = "test-secret-key-0123456789abcdef"
 
@@ -53,6 +54,13 @@ class Project:
             BASE_CONFIG.format(
                 sources=sources, allow=f'"{allow}"' if allow else "", outbox=self.root / "outbox"
             )
+        )
+
+    def serve_feed(self, server: LoopbackServer, path: str, body: bytes) -> None:
+        """One RSS source, `alpha`, that `server` serves at `path` (its loopback address allowed)."""
+        server.reply(path, Reply(body=body, headers={"Content-Type": "application/rss+xml; charset=utf-8"}))
+        self.write_config(
+            f"  - {{id: alpha, name: Alpha, kind: feed, url: '{server.url(path)}'}}", allow=server.authority
         )
 
 

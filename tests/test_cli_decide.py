@@ -8,22 +8,16 @@ from typing import Any
 import pytest
 
 from pipeline.store import Store
-from tests.support.loopback import LoopbackServer, Reply
+from tests.support.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
-RSS = "application/rss+xml; charset=utf-8"
 
 
 @pytest.fixture
 def curated(cli, project) -> dict[str, dict[str, Any]]:
     """Nykode's recorded feed (three items) collected and curated; the items by the start of their title."""
     with LoopbackServer() as server:
-        feed = (FIXTURES / "feeds" / "rss2.xml").read_bytes()
-        server.reply("/feed.xml", Reply(body=feed, headers={"Content-Type": RSS}))
-        project.write_config(
-            f"  - {{id: alpha, name: Alpha, kind: feed, url: '{server.url('/feed.xml')}'}}",
-            allow=server.authority,
-        )
+        project.serve_feed(server, "/feed.xml", (FIXTURES / "feeds" / "rss2.xml").read_bytes())
         assert cli("init").code == 0
         assert cli("collect").code == 0
     assert cli("curate").code == 0

@@ -280,14 +280,10 @@ def test_lint_check_links_asks_every_link_head_then_get(cli, project) -> None:
             + "".join(item(n) for n in range(3))
             + "</channel></rss>"
         ).replace("{base}", server.url("/").rstrip("/"))
-        server.reply("/feed.xml", Reply(body=feed.encode(), headers={"Content-Type": RSS}))
+        project.serve_feed(server, "/feed.xml", feed.encode())
         server.reply("/news/0", Reply(body=b"<html>ok</html>", headers={"Content-Type": "text/html"}))
         server.route("/news/1", lambda req: Reply(status=405) if req.method == "HEAD" else Reply(body=b"ok"))
         server.reply("/news/2", Reply(status=404))
-        project.write_config(
-            f"  - {{id: alpha, name: Alpha, kind: feed, url: '{server.url('/feed.xml')}'}}",
-            allow=server.authority,
-        )
         cli("init")
         cli("collect")
         cli("curate")
@@ -335,12 +331,7 @@ def test_at_a_terminal_collect_and_curate_report_progress(cli, project, monkeypa
         monkeypatch.setattr(module, "wants_progress", lambda args: True)
         monkeypatch.setattr(module, "progress_bar", bar)
     with LoopbackServer() as server:
-        feed = (FIXTURES / "feeds" / "rss2.xml").read_bytes()
-        server.reply("/feed.xml", Reply(body=feed, headers={"Content-Type": RSS}))
-        project.write_config(
-            f"  - {{id: alpha, name: Alpha, kind: feed, url: '{server.url('/feed.xml')}'}}",
-            allow=server.authority,
-        )
+        project.serve_feed(server, "/feed.xml", (FIXTURES / "feeds" / "rss2.xml").read_bytes())
         cli("init")
         collected = cli("collect")
         curated = cli("curate")
