@@ -68,8 +68,8 @@ def test_merge_joins_the_other_items_story_and_split_leaves_it(cli, curated) -> 
     ("words", "message"),
     [
         (("add-theme", "oncology-ish"), "unknown theme 'oncology-ish'; the themes are immuno-oncology, "),
-        (("add-theme",), "add-theme needs THEME"),
-        (("merge",), "merge needs OTHER_ITEM_ID"),
+        (("add-theme",), "add-theme needs the theme"),
+        (("merge",), "merge needs the id of the item whose story to join"),
         (("merge", "first"), "merge takes the id of another item, not 'first'"),
         (("merge", "999"), "no item with id 999"),
         (("pin", "please"), "'pin' takes no value (given 'please')"),

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from pipeline import jobs
 from pipeline.cli import arg, command, console, emit_json, open_services, progress_bar, wants_progress
 from pipeline.errors import PipelineError
-from pipeline.types import EditorAction, EditorDecision
 
 
 def parse_when(text: str, tz: str) -> datetime:
@@ -110,27 +109,13 @@ def cmd_items(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The words of `decide`, and the decisions they store.
-DECISIONS: dict[str, EditorAction] = {
-    "add-theme": "add_theme",
-    "remove-theme": "remove_theme",
-    "noise": "mark_noise",
-    "not-noise": "unmark_noise",
-    "include": "include",
-    "pin": "pin",
-    "unpin": "unpin",
-    "merge": "merge",
-    "split": "split",
-}
-
-
 @command(
     "decide",
     "record an editor's decision about an item (re-curation never undoes it)",
     arg("item", type=int, metavar="ITEM_ID", help="the item, by the id `items` shows"),
     arg(
         "action",
-        choices=list(DECISIONS),
+        choices=list(jobs.DECISION_WORDS),
         metavar="ACTION",
         help="add-theme THEME | remove-theme THEME | noise [REASON] | not-noise | include (a noise item "
         "in drafts after all) | pin | unpin | merge OTHER_ITEM_ID (join that item's story) | split (a "
@@ -140,12 +125,10 @@ DECISIONS: dict[str, EditorAction] = {
     arg("--editor", metavar="NAME", help="who decides (default: $PIPELINE_EDITOR, else the login name)"),
 )
 def cmd_decide(args: argparse.Namespace) -> int:
-    action = DECISIONS[args.action]
     svc = open_services(args)
     try:
-        value = _decision_value(svc, args.action, action, args.value)
         editor = args.editor or svc.env.get("PIPELINE_EDITOR") or _login_name()
-        jobs.decide(svc, EditorDecision(item_id=args.item, action=action, value=value, editor=editor))
+        jobs.decide_in_words(svc, args.item, args.action, args.value, editor=editor)
         view = jobs.item_view(svc, args.item)
     finally:
         svc.close()
@@ -157,19 +140,6 @@ def cmd_decide(args: argparse.Namespace) -> int:
     flags = "".join(f", {flag}" for flag in ("pinned", "included") if view[flag])
     print(f"item {args.item}: themes {themes}; {noise}; story {view['group']}{flags}")
     return 0
-
-
-def _decision_value(svc: jobs.Services, word: str, action: EditorAction, value: str | None) -> str | None:
-    """The stored value of a decision given on the command line (merge names an item, stores its story)."""
-    if action in ("add_theme", "remove_theme", "merge") and not value:
-        what = "OTHER_ITEM_ID (the item whose story to join)" if action == "merge" else "THEME"
-        raise PipelineError(f"{word} needs {what}: run.py decide ITEM_ID {word} {what.split()[0]}")
-    if action == "merge":
-        assert value is not None
-        if not value.isdigit():
-            raise PipelineError(f"merge takes the id of another item, not '{value}'")
-        return jobs.story_of(svc, int(value))
-    return value
 
 
 def _login_name() -> str:

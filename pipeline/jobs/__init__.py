@@ -9,10 +9,12 @@ from pipeline.jobs import subscribe
 from pipeline.jobs.audience import ImportReport, export_subscriber_data, import_subscribers
 from pipeline.jobs.collect import CollectReport, collect_all, due_sources, select_sources
 from pipeline.jobs.curate import (
+    DECISION_WORDS,
     CurateReport,
     curate_new,
     curation_context,
     decide,
+    decide_in_words,
     item_view,
     list_items,
     regroup,
@@ -54,7 +56,9 @@ __all__ = [
     "CurateReport",
     "curate_new",
     "curation_context",
+    "DECISION_WORDS",
     "decide",
+    "decide_in_words",
     "item_view",
     "list_items",
     "regroup",

@@ -27,6 +27,7 @@ from pipeline.types import (
     Config,
     Curation,
     DigestSettings,
+    EditorAction,
     EditorDecision,
     Evidence,
     Source,
@@ -466,6 +467,40 @@ def _check_decision(svc: Services, decision: EditorDecision) -> None:
             raise DecisionError(f"no story has the group key '{value or ''}' to merge into")
     elif value and action not in _VALUED_ACTIONS:
         raise DecisionError(f"'{action}' takes no value (given '{value}')")
+
+
+#: Editors' decisions as the command line and the review page name them.
+DECISION_WORDS: dict[str, EditorAction] = {
+    "add-theme": "add_theme",
+    "remove-theme": "remove_theme",
+    "noise": "mark_noise",
+    "not-noise": "unmark_noise",
+    "include": "include",
+    "pin": "pin",
+    "unpin": "unpin",
+    "merge": "merge",
+    "split": "split",
+}
+
+
+def decide_in_words(
+    svc: Services, item_id: int, word: str, value: str | None, *, editor: str
+) -> Curation:
+    """`decide`, with the decision named as an editor names it (DECISION_WORDS): `add-theme THEME`,
+    `noise [REASON]`, `merge OTHER_ITEM_ID` (join that item's story), `pin`..."""
+    action = DECISION_WORDS.get(word)
+    if action is None:
+        raise DecisionError(f"unknown decision '{word}'; the decisions are {', '.join(DECISION_WORDS)}")
+    value = (value or "").strip() or None
+    if action in ("add_theme", "remove_theme") and value is None:
+        raise DecisionError(f"{word} needs the theme")
+    if action == "merge":
+        if value is None:
+            raise DecisionError("merge needs the id of the item whose story to join")
+        if not value.isdigit():
+            raise DecisionError(f"merge takes the id of another item, not '{value}'")
+        value = story_of(svc, int(value))
+    return decide(svc, EditorDecision(item_id=item_id, action=action, value=value, editor=editor))
 
 
 def story_of(svc: Services, item_id: int) -> str:

@@ -1,6 +1,6 @@
 """The web application: `create_app()` builds everything; importing the package has no side effects.
 
-One blueprint per area (auth, subscribe, webhooks, ...). Domain objects reach views through
+One blueprint per area (auth, review, subscribe, webhooks). Domain objects reach views through
 `app.extensions["pipeline"]` (a `jobs.Services`), and domain errors map to HTTP in one handler.
 """
 
@@ -70,9 +70,10 @@ def services() -> jobs.Services:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from pipeline.web import auth, subscribe, webhooks
+    from pipeline.web import auth, review, subscribe, webhooks
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(review.bp)
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(webhooks.bp)
 

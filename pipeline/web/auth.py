@@ -55,10 +55,11 @@ def logout() -> Any:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect after login would help phishing."""
+    """Only same-site paths: an open redirect after login would help phishing. An editor logs in to
+    review: that is where a login without a destination leads."""
     if not target:
-        return url_for("index")
+        return url_for("review.items")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("index")
+        return url_for("review.items")
     return target

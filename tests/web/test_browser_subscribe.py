@@ -3,39 +3,14 @@ unsubscribe by the button. The app runs on a loopback server; Chromium is Debian
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.render.test_render_browser import ARTIFACTS, LAUNCH_ARGS, chromium_path
+from tests.render.test_render_browser import ARTIFACTS
 from tests.web.conftest import Web, link_path
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def site(web: Web) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, web.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 800})
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_reader_subscribes_confirms_and_unsubscribes_in_the_browser(web: Web, site: str, page) -> None:
