@@ -497,6 +497,7 @@ def decide_in_words(
     if action == "merge":
         if value is None:
             raise DecisionError("merge needs the id of the item whose story to join")
+        value = value.removeprefix("#")  # as the review page shows ids
         if not value.isdigit():
             raise DecisionError(f"merge takes the id of another item, not '{value}'")
         value = story_of(svc, int(value))

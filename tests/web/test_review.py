@@ -66,7 +66,7 @@ def test_noise_include_and_themes_from_the_page(reviewed: Reviewed) -> None:
 def test_merge_and_split_from_the_page(reviewed: Reviewed) -> None:
     story = reviewed.item("trial")["group"]
     assert reviewed.item("again")["group"] == story
-    reviewed.decide("grant", "merge", str(reviewed.ids["trial"]))
+    reviewed.decide("grant", "merge", f"#{reviewed.ids['trial']}")  # as the page shows ids
     assert reviewed.item("grant")["group"] == story
     reviewed.decide("again", "split")
     assert reviewed.item("again")["group"] != story and reviewed.item("trial")["group"] == story
