@@ -120,3 +120,16 @@ def test_a_title_from_a_feed_is_escaped_and_a_non_web_link_is_not_a_link(web: We
     html = web.client.get("/review/items").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; news" in html and "<script>alert" not in html
     assert 'href="javascript:' not in html and "not curated yet" in html
+
+
+def test_a_long_list_comes_in_pages_that_keep_the_filters(reviewed: Reviewed, monkeypatch) -> None:
+    from pipeline.web import review
+
+    monkeypatch.setattr(review, "PAGE_SIZE", 3)
+    first = reviewed.page("/review/items?theme=&source=alpha")
+    assert "4 items of the last two weeks, page 1 of 2" in first and first.count('<article class="item') == 3
+    assert 'href="/review/items?source=alpha&amp;page=2">Next</a>' in first and "Previous" not in first
+    second = reviewed.page("/review/items?source=alpha&page=2")
+    assert second.count('<article class="item') == 1 and "Summer party" in second  # the oldest comes last
+    assert 'href="/review/items?source=alpha&amp;page=1">Previous</a>' in second
+    assert reviewed.page("/review/items?page=99").count('<article class="item') == 1  # the last page
