@@ -123,6 +123,13 @@ def test_the_main_job_runs_on_postgresql(cli, project, pg_url: str) -> None:
     theme = themed["themes"][0]
     with_theme = cli("items", "--theme", theme, "--since", "2000-01-01", "--json").json()["items"]
     assert themed["id"] in {i["id"] for i in with_theme}
+    # Editors' decisions: a merge looks the other item's story up, and survives re-curation.
+    other = next(i for i in items if i["group"] != themed["group"])
+    merged = cli("decide", str(other["id"]), "merge", str(themed["id"]), "--json").json()
+    assert merged["group"] == themed["group"]
+    assert cli("curate", "--all").code == 0
+    regrouped = {i["id"]: i["group"] for i in cli("items", "--since", "2000-01-01", "--json").json()["items"]}
+    assert regrouped[other["id"]] == regrouped[themed["id"]] == themed["group"]
     draft = cli("draft", "--since", "2000-01-01", "--json").json()
     assert draft["entries"] >= 1
     assert cli("approve", str(draft["id"])).code == 0
