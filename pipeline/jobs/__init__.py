@@ -8,18 +8,8 @@ from datetime import timedelta
 from pipeline.jobs import subscribe
 from pipeline.jobs.audience import ImportReport, export_subscriber_data, import_subscribers
 from pipeline.jobs.collect import CollectReport, collect_all, due_sources, select_sources
-from pipeline.jobs.curate import (
-    DECISION_WORDS,
-    CurateReport,
-    curate_new,
-    curation_context,
-    decide,
-    decide_in_words,
-    item_view,
-    list_items,
-    regroup,
-    story_of,
-)
+from pipeline.jobs.curate import CurateReport, curate_new, curation_context, item_view, list_items, regroup
+from pipeline.jobs.decisions import DECISION_WORDS, decide, decide_in_words, story_of
 from pipeline.jobs.deliver import apply_events, send, send_scheduled, send_test_copies
 from pipeline.jobs.digest import (
     DraftResult,
