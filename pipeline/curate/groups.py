@@ -600,10 +600,14 @@ def group_stories(
     taken: set[str] = set()
     # Oldest story first: when a group splits, the part with its oldest item keeps the key.
     for member_ids in sorted(clusters.values(), key=min):
+        if member_ids[0] in overrides:
+            # An item an editor merged or split is never paired, so it is a cluster of its own, and its key
+            # is the editor's. It claims no key here: the story it was merged into keeps its own.
+            out[member_ids[0]] = overrides[member_ids[0]]
+            continue
         key = _stable_key(member_ids, previous, taken)
         taken.add(key)
-        for item_id in member_ids:
-            out[item_id] = overrides.get(item_id, key)
+        out.update(dict.fromkeys(member_ids, key))
     return out
 
 

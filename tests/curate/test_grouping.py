@@ -121,6 +121,15 @@ def test_keys_are_stable_across_runs_and_editors_overrides_win() -> None:
     assert result == {1: "g1", 2: "split-2", 4: "g-earlier"}
 
 
+def test_an_older_item_merged_into_a_newer_story_leaves_that_story_its_key() -> None:
+    # The editor merged item 1 into item 4's story "g4": deciding stored "g4" as item 1's key already.
+    previous = {1: "g4", 2: "g1", 4: "g4"}
+    stories = [NYKODE_PRESS, OCC_REWRITE, OTHER_NYKODE_STORY]
+    result = group_items(stories, previous=previous, overrides={1: "g4"})
+    assert result[1] == result[4] == "g4"
+    assert result[2] == "g1"  # the story item 1 left keeps its key
+
+
 def test_representative_is_the_members_own_source_then_the_richest_summary() -> None:
     # Nykode's own press room wins over the cluster's longer rewrite.
     richer_rewrite = GroupInput(**{**OCC_REWRITE.__dict__, "summary": OCC_REWRITE.summary * 2})
