@@ -52,7 +52,7 @@ def items() -> Any:
         pages=max(1, -(-len(found) // PAGE_SIZE)),
         story_sizes=story_sizes,
         themes=themes,
-        sources=sorted({(item["source"], item["source_name"]) for item in found}),
+        sources=_sources(svc, found),
         filters={"since": since_text, "theme": theme or "", "source": source or ""},
         query=_query,
         back=request.full_path,
@@ -72,6 +72,13 @@ def decide(item_id: int) -> Any:
     else:
         flash(f"Item {item_id}: {word.replace('-', ' ')} saved.")
     return redirect(_back(request.form.get("back")) + f"#item-{item_id}", code=303)
+
+
+def _sources(svc: jobs.Services, found: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(id, name) of every source to filter by, by name: the configured ones and any a listed item has."""
+    names = {s.id: s.name for s in svc.config.sources}
+    names.update((str(item["source"]), str(item["source_name"])) for item in found)
+    return sorted(names.items(), key=lambda pair: pair[1].lower())
 
 
 def _since(text: str, timezone: str, now: datetime) -> tuple[datetime, str]:

@@ -31,7 +31,8 @@ CONFIG = """\
 settings:
   public_url: https://news.example.org
   delivery: {{provider: outbox, outbox_dir: "{outbox}", from: "Cluster News <news@example.org>"}}
-sources: []
+sources:
+  - {{id: beta, name: Beta News, kind: feed, url: "https://example.org/beta.xml"}}
 themes:
   immuno-oncology:
     label: Immuno-oncology

@@ -108,6 +108,10 @@ def test_filters_by_theme_source_and_date(reviewed: Reviewed) -> None:
     recent = reviewed.page(f"/review/items?since={since}")
     assert "Nykode starts" in recent and "Summer party" not in recent
     assert "No items match." in reviewed.page("/review/items?source=elsewhere")
+    # Filtered by one source, the list still offers the others: the configured ones and the items'.
+    alpha = reviewed.page("/review/items?source=alpha")
+    assert '<option value="beta">Beta News</option>' in alpha
+    assert '<option value="alpha" selected>alpha</option>' in alpha
 
 
 def test_a_title_from_a_feed_is_escaped_and_a_non_web_link_is_not_a_link(web: Web) -> None:
