@@ -7,7 +7,6 @@ through `jobs.decide_in_words`, as `run.py decide` does: the same words, the sam
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import urlencode
@@ -42,7 +41,10 @@ def items() -> Any:
     found = jobs.list_items(svc, since=since, theme=theme, source_ids=(source,) if source else ())
     page = _page(request.args.get("page", ""), len(found))
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    story_sizes = Counter(item["group"] for item in found if item["group"])
+    stories: dict[str, list[object]] = {}
+    for item in found:
+        if item["group"]:
+            stories.setdefault(str(item["group"]), []).append(item["id"])
     return render_template(
         "review/items.html",
         settings=settings,
@@ -50,7 +52,7 @@ def items() -> Any:
         total=len(found),
         page=page,
         pages=max(1, -(-len(found) // PAGE_SIZE)),
-        story_sizes=story_sizes,
+        stories=stories,
         themes=themes,
         sources=_sources(svc, found),
         filters={"since": since_text, "theme": theme or "", "source": source or ""},

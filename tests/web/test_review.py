@@ -32,7 +32,8 @@ def test_the_page_shows_themes_with_their_evidence_and_the_stories(reviewed: Rev
     trial = html[html.index(f'id="item-{reviewed.ids["trial"]}"') :]
     assert "<strong>Immuno-oncology</strong> (3.0):" in trial
     assert "immunotherapy <small>in title</small>, immunotherapy <small>in summary</small>" in trial
-    assert "told by 2 items in this list" in trial
+    again = reviewed.ids["again"]
+    assert f'told by 2 items in this list: <a href="#item-{again}">#{again}</a>' in trial
     assert f'aria-label="Remove Immuno-oncology from item {reviewed.ids["trial"]}"' in trial
     party = html[html.index(f'id="item-{reviewed.ids["party"]}"') :]
     assert "No theme." in party[: party.index("</article>")]
