@@ -30,6 +30,7 @@ from pipeline.types import (
     Language,
     Source,
     StoredItem,
+    Tag,
     Theme,
 )
 
@@ -50,6 +51,7 @@ class DraftCandidate:
 class _Story:
     lead: DraftCandidate
     others: tuple[DraftCandidate, ...]
+    tags: tuple[Tag, ...]
     score: float
     pinned: bool
 
@@ -94,8 +96,9 @@ def _stories(candidates: Sequence[DraftCandidate], settings: DigestSettings, now
         lead_id = choose_representative([_group_input(c) for c in members])
         lead = next(c for c in members if c.item.id == lead_id)
         pinned = any(c.curation.pinned for c in members)
+        tags = _story_tags(lead, members)
         score = score_item(
-            lead.curation.tags,
+            tags,
             lead.item.published,
             now=now,
             settings=settings,
@@ -104,15 +107,31 @@ def _stories(candidates: Sequence[DraftCandidate], settings: DigestSettings, now
             pinned=pinned,
         )
         others = tuple(c for c in members if c is not lead)
-        stories.append(_Story(lead, others, score, pinned))
+        stories.append(_Story(lead, others, tags, score, pinned))
     stories.sort(key=lambda s: (-s.score, -s.lead.item.published.timestamp(), s.lead.item.id))
     return stories
 
 
-def _primary_theme(curation: Curation, order: Sequence[str]) -> str | None:
+def _story_tags(lead: DraftCandidate, members: Sequence[DraftCandidate]) -> tuple[Tag, ...]:
+    """The story's themes: its lead's, and any theme an editor added to another of its items. An editor
+    decides about the story, on whichever of its items they were looking at; a story's automatic themes
+    are its lead's (a re-publication may have less text)."""
+    have = {t.theme for t in lead.curation.tags}
+    added: list[Tag] = []
+    for c in members:
+        for tag in c.curation.tags if c is not lead else ():
+            if tag.theme not in have and any(e.where == "editor" for e in tag.evidence):
+                have.add(tag.theme)
+                added.append(tag)
+    if not added:
+        return lead.curation.tags
+    return tuple(sorted((*lead.curation.tags, *added), key=lambda t: -t.score))
+
+
+def _primary_theme(story_tags: Sequence[Tag], order: Sequence[str]) -> str | None:
     """The best tag that has a section; tags are best first, ties broken by the section order."""
     rank = {t: i for i, t in enumerate(order)}
-    tags = [t for t in curation.tags if t.theme in rank]
+    tags = [t for t in story_tags if t.theme in rank]
     if not tags:
         return None
     return min(tags, key=lambda t: (-t.score, rank[t.theme])).theme
@@ -160,7 +179,7 @@ def assemble_draft(
     entries: dict[str, list[DigestEntry]] = {theme: [] for theme in order}
     per_member: dict[str, int] = {}
     for story in _stories([c for c in candidates if eligible(c, now)], settings, now):
-        theme = _primary_theme(story.lead.curation, order)
+        theme = _primary_theme(story.tags, order)
         if theme is None:
             continue
         member = _member(story.lead)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pipeline.curate.draft import DraftCandidate, assemble_draft, blurb
@@ -202,3 +203,20 @@ def test_blurb_cuts_at_a_word_boundary() -> None:
     text = "word " * 100
     cut = blurb(text, limit=30)
     assert cut.endswith("…") and len(cut) <= 31 and "wor…" not in cut
+
+
+def test_a_theme_an_editor_added_to_any_item_of_a_story_places_the_story() -> None:
+    def editors(theme: str) -> Tag:
+        return Tag(theme=theme, score=10.0, evidence=(Evidence("anna@example.org", "editor"),))
+
+    lead = candidate(2, "nykode", {"clinical-trials": 2.0}, group="g1", members=("nykode",))
+    copy = candidate(1, "occ", {"clinical-trials": 1.0}, group="g1", members=("nykode",))
+    copy = replace(copy, curation=replace(copy.curation, tags=(editors("policy"), *copy.curation.tags)))
+    other = candidate(3, "occ", {"events": 1.0}, group="g1", members=("nykode",))
+    other = replace(other, curation=replace(other.curation, tags=(editors("policy"),)))
+    sections = assemble_draft([lead, copy, other], themes=THEMES, settings=DigestSettings(), now=NOW)
+    assert [(s.theme, [e.item_id for e in s.entries]) for s in sections] == [("policy", [2])]
+    # Automatic themes of the story's other items do not move it: they are re-publications.
+    plain = candidate(1, "occ", {"policy": 5.0}, group="g1", members=("nykode",))
+    sections = assemble_draft([lead, plain], themes=THEMES, settings=DigestSettings(), now=NOW)
+    assert [(s.theme, [e.item_id for e in s.entries]) for s in sections] == [("clinical-trials", [2])]
