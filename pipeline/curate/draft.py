@@ -1,9 +1,11 @@
 """Assembling a digest draft from curated items: sections per theme, the best stories first.
 
 Rules, in the order they apply:
-1. Noise and items under embargo at `now` are left out, unless an editor included them.
-2. Items of one group are one story: the representative (member's own source, then richest summary)
+1. Items of one group are one story: the representative (member's own source, then richest summary)
    carries the entry, the others become "also reported by".
+2. A story with an item that is noise or under embargo at `now` is left out, unless an editor included
+   one of its items: a re-publication never carries a story that the rules or an editor kept out, nor
+   one before its embargo ends.
 3. A story goes once, under its primary theme (its best tag that has a section); untagged stories
    have no section and are left out.
 4. Stories are taken best score first; a section holds at most `max_per_section`; a member organisation
@@ -56,13 +58,11 @@ class _Story:
     pinned: bool
 
 
-def eligible(candidate: DraftCandidate, now: datetime) -> bool:
-    """Noise and embargoed items stay out unless an editor included them."""
-    if candidate.curation.included:
+def eligible(story: Sequence[DraftCandidate], now: datetime) -> bool:
+    """A story (its items) with noise or an embargo stays out unless an editor included one of them."""
+    if any(c.curation.included for c in story):
         return True
-    if candidate.curation.noise:
-        return False
-    return candidate.embargo_until is None or candidate.embargo_until <= now
+    return not any(c.curation.noise or (c.embargo_until is not None and c.embargo_until > now) for c in story)
 
 
 def blurb(text: str, limit: int = BLURB_CHARS) -> str:
@@ -178,7 +178,9 @@ def assemble_draft(
     labels = {t.id: t.label_in(language) for t in themes}
     entries: dict[str, list[DigestEntry]] = {theme: [] for theme in order}
     per_member: dict[str, int] = {}
-    for story in _stories([c for c in candidates if eligible(c, now)], settings, now):
+    for story in _stories(candidates, settings, now):
+        if not eligible((story.lead, *story.others), now):
+            continue
         theme = _primary_theme(story.tags, order)
         if theme is None:
             continue

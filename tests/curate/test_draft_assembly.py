@@ -220,3 +220,24 @@ def test_a_theme_an_editor_added_to_any_item_of_a_story_places_the_story() -> No
     plain = candidate(1, "occ", {"policy": 5.0}, group="g1", members=("nykode",))
     sections = assemble_draft([lead, plain], themes=THEMES, settings=DigestSettings(), now=NOW)
     assert [(s.theme, [e.item_id for e in s.entries]) for s in sections] == [("clinical-trials", [2])]
+
+
+def test_a_story_with_a_noise_or_embargoed_item_stays_out_unless_an_editor_included_one() -> None:
+    def story(group: str, first: int, **copy: object) -> list[DraftCandidate]:
+        return [
+            candidate(first, "nykode", {"policy": 2.0}, group=group, members=("nykode",)),
+            candidate(first + 1, "occ", {"policy": 2.0}, group=group, members=("nykode",), **copy),  # type: ignore[arg-type]
+        ]
+
+    sections = assemble_draft(
+        [
+            *story("marked", 1, noise="Off-topic for us"),  # an editor marked the re-publication
+            *story("embargoed", 3, embargo=NOW + timedelta(hours=2)),  # the copy knows the embargo
+            *story("included", 5, noise="Job advert", included=True),
+            *story("plain", 7),
+        ],
+        themes=THEMES,
+        settings=DigestSettings(),
+        now=NOW,
+    )
+    assert sorted(entry_ids(sections, "policy")) == [5, 7]  # each led by the member's own item
