@@ -92,6 +92,22 @@ def test_an_editors_decision_survives_recuration(svc) -> None:
     assert after["noise"] == "off-topic for us"
 
 
+def test_an_editors_noise_mark_on_a_re_publication_keeps_the_whole_story_out(svc) -> None:
+    jobs.curate_new(svc)
+    listed = jobs.list_items(svc, since=datetime(2026, 11, 1, tzinfo=UTC))
+    vaccine = next(i for i in listed if "VB10.16" in str(i["title"]) and i["source"] == "nykode")
+    copy = next(i for i in listed if i["group"] == vaccine["group"] and i["id"] != vaccine["id"])
+
+    def drafted() -> set[int]:
+        return {e.item_id for e in jobs.load_digest(svc, jobs.build_draft(svc).id).all_entries()}
+
+    assert vaccine["id"] in drafted()  # Nykode's own release leads its story
+    jobs.decide_in_words(svc, int(copy["id"]), "noise", "covered last week", editor="anna@example.org")
+    assert vaccine["id"] not in drafted()
+    jobs.decide_in_words(svc, int(copy["id"]), "not-noise", None, editor="anna@example.org")
+    assert vaccine["id"] in drafted()
+
+
 def test_draft_is_refreshed_not_duplicated_and_an_approved_digest_is_left_alone(svc) -> None:
     jobs.curate_new(svc)
     first = jobs.build_draft(svc)

@@ -3,9 +3,9 @@
 Rules, in the order they apply:
 1. Items of one group are one story: the representative (member's own source, then richest summary)
    carries the entry, the others become "also reported by".
-2. A story with an item that is noise or under embargo at `now` is left out, unless an editor included
-   one of its items: a re-publication never carries a story that the rules or an editor kept out, nor
-   one before its embargo ends.
+2. A story is judged whole, so that a re-publication never carries a story kept out: it is left out
+   when one of its items is under embargo at `now`, or is noise, unless an editor included one of its
+   items. An editor's word on noise about any of its items (marked, or not noise) decides for the story.
 3. A story goes once, under its primary theme (its best tag that has a section); untagged stories
    have no section and are left out.
 4. Stories are taken best score first; a section holds at most `max_per_section`; a member organisation
@@ -47,6 +47,8 @@ class DraftCandidate:
     curation: Curation  # editors' decisions already applied
     source: Source
     embargo_until: datetime | None = None
+    #: An editor's last word on whether the item is noise (see curation.editor_noise_word).
+    noise_decision: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,15 @@ class _Story:
 
 
 def eligible(story: Sequence[DraftCandidate], now: datetime) -> bool:
-    """A story (its items) with noise or an embargo stays out unless an editor included one of them."""
+    """Whether a story (its items) may go in a draft: see rule 2 above."""
     if any(c.curation.included for c in story):
         return True
-    return not any(c.curation.noise or (c.embargo_until is not None and c.embargo_until > now) for c in story)
+    if any(c.embargo_until is not None and c.embargo_until > now for c in story):
+        return False
+    words = {c.noise_decision for c in story} - {None}
+    if words:
+        return True not in words  # an editor's mark keeps the story out, their "not noise" lets it in
+    return not any(c.curation.noise for c in story)
 
 
 def blurb(text: str, limit: int = BLURB_CHARS) -> str:

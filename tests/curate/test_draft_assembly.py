@@ -222,22 +222,33 @@ def test_a_theme_an_editor_added_to_any_item_of_a_story_places_the_story() -> No
     assert [(s.theme, [e.item_id for e in s.entries]) for s in sections] == [("clinical-trials", [2])]
 
 
-def test_a_story_with_a_noise_or_embargoed_item_stays_out_unless_an_editor_included_one() -> None:
-    def story(group: str, first: int, **copy: object) -> list[DraftCandidate]:
-        return [
-            candidate(first, "nykode", {"policy": 2.0}, group=group, members=("nykode",)),
-            candidate(first + 1, "occ", {"policy": 2.0}, group=group, members=("nykode",), **copy),  # type: ignore[arg-type]
-        ]
+def test_a_story_is_judged_whole_noise_embargo_and_the_editors_word() -> None:
+    def story(group: str, first: int) -> tuple[DraftCandidate, DraftCandidate]:
+        """The member's own item (it leads) and a re-publication by the cluster."""
+        lead = candidate(first, "nykode", {"policy": 2.0}, group=group, members=("nykode",))
+        return lead, candidate(first + 1, "occ", {"policy": 2.0}, group=group, members=("nykode",))
 
+    def noise(c: DraftCandidate, **more: object) -> DraftCandidate:
+        return replace(c, curation=replace(c.curation, noise="Generic quarterly report", **more))
+
+    marked, embargoed, included, plain, report, flagged = (story(f"g{n}", n) for n in range(1, 12, 2))
     sections = assemble_draft(
         [
-            *story("marked", 1, noise="Off-topic for us"),  # an editor marked the re-publication
-            *story("embargoed", 3, embargo=NOW + timedelta(hours=2)),  # the copy knows the embargo
-            *story("included", 5, noise="Job advert", included=True),
-            *story("plain", 7),
+            marked[0],
+            replace(noise(marked[1]), noise_decision=True),  # an editor marked the re-publication
+            embargoed[0],
+            replace(embargoed[1], embargo_until=NOW + timedelta(hours=2)),  # the copy knows the embargo
+            included[0],
+            noise(included[1], included=True),
+            *plain,
+            # Both copies of a quarterly report are noise; the editor said "not noise" on one of them.
+            replace(noise(report[0]), noise_decision=False),
+            noise(report[1]),
+            flagged[0],
+            noise(flagged[1]),  # only the re-publication was flagged: the story is still noise
         ],
         themes=THEMES,
         settings=DigestSettings(),
         now=NOW,
     )
-    assert sorted(entry_ids(sections, "policy")) == [5, 7]  # each led by the member's own item
+    assert sorted(entry_ids(sections, "policy")) == [5, 7, 9]  # each led by the member's own item
