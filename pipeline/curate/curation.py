@@ -169,15 +169,6 @@ def apply_editor_decisions(curation: Curation, decisions: Sequence[EditorDecisio
     return replace(result, tags=tuple(tags))
 
 
-def editor_noise_word(decisions: Sequence[EditorDecision]) -> bool | None:
-    """An editor's last word on whether an item is noise: True (marked), False (unmarked), None (none)."""
-    word: bool | None = None
-    for decision in _ordered(decisions):
-        if decision.action in ("mark_noise", "unmark_noise"):
-            word = decision.action == "mark_noise"
-    return word
-
-
 def _override_key(decision: EditorDecision) -> str:
     if decision.action == "merge" and decision.value:
         return decision.value

@@ -17,10 +17,10 @@ Rules, in the order they apply:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pipeline.curate.curation import member_of_source
+from pipeline.curate.curation import apply_editor_decisions, member_of_source
 from pipeline.curate.groups import GroupInput, choose_representative
 from pipeline.curate.rank import score_item
 from pipeline.types import (
@@ -29,6 +29,7 @@ from pipeline.types import (
     DigestEntry,
     DigestSection,
     DigestSettings,
+    EditorDecision,
     Language,
     Source,
     StoredItem,
@@ -47,29 +48,29 @@ class DraftCandidate:
     curation: Curation  # editors' decisions already applied
     source: Source
     embargo_until: datetime | None = None
-    #: An editor's last word on whether the item is noise (see curation.editor_noise_word).
-    noise_decision: bool | None = None
+    #: The editors' decisions about the item (applied to `curation` already): the draft applies those of
+    #: all of a story's items to the story.
+    decisions: tuple[EditorDecision, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Story:
     lead: DraftCandidate
     others: tuple[DraftCandidate, ...]
-    tags: tuple[Tag, ...]
+    curation: Curation  # the lead's, with the decisions about all the story's items applied
     score: float
-    pinned: bool
 
 
-def eligible(story: Sequence[DraftCandidate], now: datetime) -> bool:
-    """Whether a story (its items) may go in a draft: see rule 2 above."""
-    if any(c.curation.included for c in story):
+def eligible(story: _Story, now: datetime) -> bool:
+    """Whether a story may go in a draft: see rule 2 above."""
+    if story.curation.included:
         return True
-    if any(c.embargo_until is not None and c.embargo_until > now for c in story):
+    items = (story.lead, *story.others)
+    if any(c.embargo_until is not None and c.embargo_until > now for c in items):
         return False
-    words = {c.noise_decision for c in story} - {None}
-    if words:
-        return True not in words  # an editor's mark keeps the story out, their "not noise" lets it in
-    return not any(c.curation.noise for c in story)
+    if any(d.action in ("mark_noise", "unmark_noise") for c in items for d in c.decisions):
+        return story.curation.noise is None  # an editor's last word on noise about any of its items
+    return not any(c.curation.noise for c in items)
 
 
 def blurb(text: str, limit: int = BLURB_CHARS) -> str:
@@ -102,37 +103,28 @@ def _stories(candidates: Sequence[DraftCandidate], settings: DigestSettings, now
     for members in groups.values():
         lead_id = choose_representative([_group_input(c) for c in members])
         lead = next(c for c in members if c.item.id == lead_id)
-        pinned = any(c.curation.pinned for c in members)
-        tags = _story_tags(lead, members)
+        curation = _story_curation(lead, members)
         score = score_item(
-            tags,
+            curation.tags,
             lead.item.published,
             now=now,
             settings=settings,
             source_weight=lead.source.weight,
             member_source=lead.source.member,
-            pinned=pinned,
+            pinned=curation.pinned,
         )
         others = tuple(c for c in members if c is not lead)
-        stories.append(_Story(lead, others, tags, score, pinned))
+        stories.append(_Story(lead, others, curation, score))
     stories.sort(key=lambda s: (-s.score, -s.lead.item.published.timestamp(), s.lead.item.id))
     return stories
 
 
-def _story_tags(lead: DraftCandidate, members: Sequence[DraftCandidate]) -> tuple[Tag, ...]:
-    """The story's themes: its lead's, and any theme an editor added to another of its items. An editor
-    decides about the story, on whichever of its items they were looking at; a story's automatic themes
-    are its lead's (a re-publication may have less text)."""
-    have = {t.theme for t in lead.curation.tags}
-    added: list[Tag] = []
-    for c in members:
-        for tag in c.curation.tags if c is not lead else ():
-            if tag.theme not in have and any(e.where == "editor" for e in tag.evidence):
-                have.add(tag.theme)
-                added.append(tag)
-    if not added:
-        return lead.curation.tags
-    return tuple(sorted((*lead.curation.tags, *added), key=lambda t: -t.score))
+def _story_curation(lead: DraftCandidate, members: Sequence[DraftCandidate]) -> Curation:
+    """The lead's curation with the editors' decisions about every item of the story applied, in the
+    order they were made: an editor decides about the story, on whichever of its items they were looking
+    at. The automatic themes stay the lead's (a re-publication may have less text)."""
+    decisions = [replace(d, item_id=lead.item.id) for c in members for d in c.decisions]
+    return apply_editor_decisions(lead.curation, decisions) if decisions else lead.curation
 
 
 def _primary_theme(story_tags: Sequence[Tag], order: Sequence[str]) -> str | None:
@@ -186,13 +178,13 @@ def assemble_draft(
     entries: dict[str, list[DigestEntry]] = {theme: [] for theme in order}
     per_member: dict[str, int] = {}
     for story in _stories(candidates, settings, now):
-        if not eligible((story.lead, *story.others), now):
+        if not eligible(story, now):
             continue
-        theme = _primary_theme(story.tags, order)
+        theme = _primary_theme(story.curation.tags, order)
         if theme is None:
             continue
         member = _member(story.lead)
-        if not story.pinned:
+        if not story.curation.pinned:
             if len(entries[theme]) >= settings.max_per_section:
                 continue
             if member is not None and per_member.get(member, 0) >= settings.max_per_member:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pipeline.curate.curation import editor_noise_word, member_of_source
+from pipeline.curate.curation import member_of_source
 from pipeline.curate.draft import DraftCandidate, assemble_draft, blurb
 from pipeline.errors import DigestError, LintFailed
 from pipeline.jobs.curate import curation_context, source_of
@@ -109,7 +109,7 @@ def draft_candidates(svc: Services, start: datetime, end: datetime) -> list[Draf
             item=i,
             curation=curations[i.id],
             source=source_of(ctx, i.source_id),
-            noise_decision=editor_noise_word(decisions.get(i.id, ())),
+            decisions=tuple(decisions.get(i.id, ())),
         )
         for i in found
         if i.id in curations

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from pipeline.curate.curation import apply_editor_decisions
 from pipeline.curate.draft import DraftCandidate, assemble_draft, blurb
 from pipeline.types import (
     AlsoReported,
     Curation,
     DigestSettings,
+    EditorDecision,
     Evidence,
     Source,
     StoredItem,
@@ -205,50 +207,55 @@ def test_blurb_cuts_at_a_word_boundary() -> None:
     assert cut.endswith("…") and len(cut) <= 31 and "wor…" not in cut
 
 
-def test_a_theme_an_editor_added_to_any_item_of_a_story_places_the_story() -> None:
-    def editors(theme: str) -> Tag:
-        return Tag(theme=theme, score=10.0, evidence=(Evidence("anna@example.org", "editor"),))
+def decided(c: DraftCandidate, action: str, value: str | None = None, *, minute: int = 0) -> DraftCandidate:
+    """The candidate with one more editor's decision, stored and applied as the job does."""
+    decision = EditorDecision(c.item.id, action, value, "anna@example.org", NOW + timedelta(minutes=minute))  # type: ignore[arg-type]
+    decisions = (*c.decisions, decision)
+    return replace(c, decisions=decisions, curation=apply_editor_decisions(c.curation, decisions))
 
-    lead = candidate(2, "nykode", {"clinical-trials": 2.0}, group="g1", members=("nykode",))
-    copy = candidate(1, "occ", {"clinical-trials": 1.0}, group="g1", members=("nykode",))
-    copy = replace(copy, curation=replace(copy.curation, tags=(editors("policy"), *copy.curation.tags)))
-    other = candidate(3, "occ", {"events": 1.0}, group="g1", members=("nykode",))
-    other = replace(other, curation=replace(other.curation, tags=(editors("policy"),)))
-    sections = assemble_draft([lead, copy, other], themes=THEMES, settings=DigestSettings(), now=NOW)
-    assert [(s.theme, [e.item_id for e in s.entries]) for s in sections] == [("policy", [2])]
-    # Automatic themes of the story's other items do not move it: they are re-publications.
-    plain = candidate(1, "occ", {"policy": 5.0}, group="g1", members=("nykode",))
-    sections = assemble_draft([lead, plain], themes=THEMES, settings=DigestSettings(), now=NOW)
-    assert [(s.theme, [e.item_id for e in s.entries]) for s in sections] == [("clinical-trials", [2])]
+
+def story(group: str, first: int, themes: dict[str, float] | None = None) -> list[DraftCandidate]:
+    """The member's own item (it leads the story) and a re-publication by the cluster."""
+    themes = themes or {"policy": 2.0}
+    lead = candidate(first, "nykode", themes, group=group, members=("nykode",))
+    return [lead, candidate(first + 1, "occ", themes, group=group, members=("nykode",))]
+
+
+def sections_of(*stories: list[DraftCandidate]) -> list[tuple[str, list[int]]]:
+    candidates = [c for s in stories for c in s]
+    sections = assemble_draft(candidates, themes=THEMES, settings=DigestSettings(), now=NOW)
+    return [(s.theme, [e.item_id for e in s.entries]) for s in sections]
+
+
+def lead_score(candidates: list[DraftCandidate]) -> float:
+    return assemble_draft(candidates, themes=THEMES, settings=DigestSettings(), now=NOW)[0].entries[0].score
+
+
+def test_decisions_about_any_item_of_a_story_apply_to_the_story() -> None:
+    # An editor adds a theme, or removes one, on the re-publication they were looking at.
+    lead, copy = story("g1", 1, {"clinical-trials": 2.0, "events": 1.0})
+    assert sections_of([lead, decided(copy, "add_theme", "policy")]) == [("policy", [1])]
+    assert sections_of([lead, decided(copy, "remove_theme", "clinical-trials")]) == [("events", [1])]
+    # Automatic themes of a re-publication do not move the story.
+    assert sections_of([lead, candidate(2, "occ", {"policy": 5.0}, group="g1")]) == [("clinical-trials", [1])]
+    # The later decision wins, whichever item it was made on: a pin on the copy, an unpin on the lead.
+    unpinned_last = lead_score([decided(lead, "unpin", minute=5), decided(copy, "pin", minute=1)])
+    pinned_last = lead_score([decided(lead, "unpin", minute=1), decided(copy, "pin", minute=5)])
+    assert unpinned_last == lead_score([lead, copy]) < pinned_last
 
 
 def test_a_story_is_judged_whole_noise_embargo_and_the_editors_word() -> None:
-    def story(group: str, first: int) -> tuple[DraftCandidate, DraftCandidate]:
-        """The member's own item (it leads) and a re-publication by the cluster."""
-        lead = candidate(first, "nykode", {"policy": 2.0}, group=group, members=("nykode",))
-        return lead, candidate(first + 1, "occ", {"policy": 2.0}, group=group, members=("nykode",))
-
-    def noise(c: DraftCandidate, **more: object) -> DraftCandidate:
-        return replace(c, curation=replace(c.curation, noise="Generic quarterly report", **more))
+    def noise(c: DraftCandidate) -> DraftCandidate:
+        return replace(c, curation=replace(c.curation, noise="Generic quarterly report"))
 
     marked, embargoed, included, plain, report, flagged = (story(f"g{n}", n) for n in range(1, 12, 2))
-    sections = assemble_draft(
-        [
-            marked[0],
-            replace(noise(marked[1]), noise_decision=True),  # an editor marked the re-publication
-            embargoed[0],
-            replace(embargoed[1], embargo_until=NOW + timedelta(hours=2)),  # the copy knows the embargo
-            included[0],
-            noise(included[1], included=True),
-            *plain,
-            # Both copies of a quarterly report are noise; the editor said "not noise" on one of them.
-            replace(noise(report[0]), noise_decision=False),
-            noise(report[1]),
-            flagged[0],
-            noise(flagged[1]),  # only the re-publication was flagged: the story is still noise
-        ],
-        themes=THEMES,
-        settings=DigestSettings(),
-        now=NOW,
+    kept = sections_of(
+        [marked[0], decided(marked[1], "mark_noise", "Covered last week")],  # an editor marked the copy
+        [embargoed[0], replace(embargoed[1], embargo_until=NOW + timedelta(hours=2))],  # the copy knows
+        [included[0], decided(noise(included[1]), "include")],
+        plain,
+        # Both copies of a quarterly report are noise; the editor said "not noise" on one of them.
+        [decided(noise(report[0]), "unmark_noise"), noise(report[1])],
+        [flagged[0], noise(flagged[1])],  # only the re-publication was flagged: the story is still noise
     )
-    assert sorted(entry_ids(sections, "policy")) == [5, 7, 9]  # each led by the member's own item
+    assert kept == [("policy", [5, 7, 9])]  # each led by the member's own item
