@@ -5,7 +5,8 @@ Rules, in the order they apply:
    carries the entry, the others become "also reported by".
 2. A story is judged whole, so that a re-publication never carries a story kept out: it is left out
    when one of its items is under embargo at `now`, or is noise, unless an editor included one of its
-   items. An editor's word on noise about any of its items (marked, or not noise) decides for the story.
+   items. Editors' decisions about any of its items apply to the story, the later winning: their last
+   word on noise (marked, or not noise) decides, and so do a theme added or removed, include and pin.
 3. A story goes once, under its primary theme (its best tag that has a section); untagged stories
    have no section and are left out.
 4. Stories are taken best score first; a section holds at most `max_per_section`; a member organisation
