@@ -92,6 +92,21 @@ def test_an_editors_decision_survives_recuration(svc) -> None:
     assert after["noise"] == "off-topic for us"
 
 
+def test_a_decision_made_while_a_batch_runs_is_not_lost_to_the_batchs_older_result(svc) -> None:
+    item = svc.store.items.list()[0]
+    made: list[int] = []
+
+    def decide_meanwhile(done: int, total: int) -> None:
+        # Called when a chunk is curated and before it is stored, as an editor in the web UI could.
+        if not made:
+            made.append(item.id)
+            jobs.decide_in_words(svc, item.id, "noise", "covered last week", editor="anna@example.org")
+
+    jobs.curate_new(svc, everything=True, on_progress=decide_meanwhile)
+    assert made == [item.id]
+    assert jobs.item_view(svc, item.id)["noise"] == "covered last week"
+
+
 def test_an_editors_noise_mark_on_a_re_publication_keeps_the_whole_story_out(svc) -> None:
     jobs.curate_new(svc)
     listed = jobs.list_items(svc, since=datetime(2026, 11, 1, tzinfo=UTC))

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -132,6 +132,7 @@ def _curate_and_regroup(
     now = svc.clock()
     ctx = curation_context(svc.config)
     ids = [i.id for i in pending]
+    seen_decisions = svc.store.curations.last_decision_id()  # read first: a later one is caught below
     decisions = svc.store.curations.decisions(ids)
     previous = svc.store.curations.groups(ids)
     hashes = {i.id: i.content_hash for i in pending}
@@ -147,6 +148,11 @@ def _curate_and_regroup(
             report.tagged += record.primary_theme is not None
             report.noise += record.noise is not None
         report.curated += len(chunk)
+    # An editor who decided about an item while the batch ran (in the web UI) had it re-curated at
+    # once; the batch's older result may have been stored over it since.
+    late = svc.store.curations.items_decided_after(seen_decisions) & hashes.keys()
+    for item in (i for i in pending if i.id in late):
+        recurate(svc, item, now)
     if pending:
         newest = max(i.published for i in pending)
         oldest = min(i.published for i in pending)
@@ -154,6 +160,17 @@ def _curate_and_regroup(
             svc, since=oldest - GROUP_WINDOW, until=newest + GROUP_WINDOW, features=features
         )
     return report
+
+
+def recurate(svc: Services, item: StoredItem, now: datetime) -> Curation:
+    """Curate one item with its editors' decisions as they stand, and store it. It keeps its stored
+    group key unless an editor's merge or split sets one (regrouping is the caller's)."""
+    decisions = svc.store.curations.decisions([item.id]).get(item.id, [])
+    curation = curate_one(curation_context(svc.config), item, decisions, svc.config, now)
+    previous = svc.store.curations.groups([item.id]).get(item.id)
+    curation = replace(curation, group_key=curation.group_key or previous)
+    svc.store.curations.save([(curation, item.content_hash)], now)
+    return curation
 
 
 def _keep_group(record: CurationRecord, previous: Mapping[int, str]) -> CurationRecord:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pipeline.errors import DecisionError, NotFound
-from pipeline.jobs.curate import GROUP_WINDOW, curate_one, curation_context, regroup
+from pipeline.jobs.curate import GROUP_WINDOW, recurate, regroup
 from pipeline.jobs.services import Services
 from pipeline.types import Curation, EditorAction, EditorDecision
 
@@ -22,13 +22,7 @@ def decide(svc: Services, decision: EditorDecision) -> Curation:
         raise NotFound(f"no item with id {decision.item_id}")
     _check_decision(svc, decision)
     svc.store.curations.add_decision(replace(decision, at=decision.at or now), now)
-    ctx = curation_context(svc.config)
-    curation = curate_one(
-        ctx, item, svc.store.curations.decisions([item.id]).get(item.id, []), svc.config, now
-    )
-    previous = svc.store.curations.groups([item.id]).get(item.id)
-    curation = replace(curation, group_key=curation.group_key or previous)
-    svc.store.curations.save([(curation, item.content_hash)], now)
+    curation = recurate(svc, item, now)
     if decision.action in ("merge", "split"):
         regroup(svc, since=item.published - GROUP_WINDOW, until=item.published + GROUP_WINDOW)
     return curation

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, or_, select, update
 
 from pipeline.store.db import chunks, upsert
 from pipeline.store.items import to_item
@@ -116,6 +116,17 @@ class Curations:
                     decided_at=decision.at or now,
                 )
             )
+
+    def last_decision_id(self) -> int:
+        """The id of the newest decision (0 if none): decisions made later have larger ids."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.max(editor_decisions.c.id))).scalar() or 0)
+
+    def items_decided_after(self, decision_id: int) -> set[int]:
+        """The items with a decision newer than `decision_id` (see last_decision_id)."""
+        q = select(editor_decisions.c.item_id).where(editor_decisions.c.id > decision_id).distinct()
+        with self._engine.connect() as conn:
+            return {r[0] for r in conn.execute(q)}
 
     def decisions(self, item_ids: Iterable[int] | None = None) -> dict[int, list[EditorDecision]]:
         q = select(editor_decisions).order_by(editor_decisions.c.id)
