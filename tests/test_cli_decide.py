@@ -73,6 +73,8 @@ def test_merge_joins_the_other_items_story_and_split_leaves_it(cli, curated) -> 
         (("merge", "first"), "merge takes the id of another item, not 'first'"),
         (("merge", "999"), "no item with id 999"),
         (("pin", "please"), "'pin' takes no value (given 'please')"),
+        (("noise", "x" * 201), "the reason is 201 characters long; at most 200 are kept"),
+        (("pin", "--editor", "e" * 321), "the editor's name is longer than 320 characters"),
     ],
 )
 def test_a_decision_that_cannot_apply_is_refused_and_nothing_is_stored(

@@ -32,8 +32,18 @@ def decide(svc: Services, decision: EditorDecision) -> Curation:
 _VALUED_ACTIONS = frozenset({"add_theme", "remove_theme", "mark_noise", "merge"})
 
 
+#: The longest value and editor's name a decision stores (the columns' sizes): a reason for noise is a
+#: short note, an editor is named by an email address.
+MAX_VALUE_CHARS = 200
+MAX_EDITOR_CHARS = 320
+
+
 def _check_decision(svc: Services, decision: EditorDecision) -> None:
     action, value = decision.action, decision.value
+    if value and len(value) > MAX_VALUE_CHARS:
+        raise DecisionError(f"the reason is {len(value)} characters long; at most {MAX_VALUE_CHARS} are kept")
+    if len(decision.editor) > MAX_EDITOR_CHARS:
+        raise DecisionError(f"the editor's name is longer than {MAX_EDITOR_CHARS} characters")
     if action in ("add_theme", "remove_theme"):
         themes = [t.id for t in svc.config.themes]
         if value not in themes:
