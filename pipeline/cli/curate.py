@@ -80,6 +80,12 @@ def cmd_items(args: argparse.Namespace) -> int:
                 f"unknown theme '{args.theme}'; themes: " + ", ".join(t.id for t in svc.config.themes)
             )
         found = jobs.list_items(svc, since=since, theme=args.theme, source_ids=tuple(args.source or ()))
+        configured = {s.id for s in svc.config.sources}
+        unknown = sorted(set(args.source or ()) - configured - {str(i["source"]) for i in found})
+        if unknown:  # neither configured nor the source of a listed item: a typo, most likely
+            raise PipelineError(
+                f"unknown source {', '.join(map(repr, unknown))}; sources: " + ", ".join(sorted(configured))
+            )
     finally:
         svc.close()
     if args.json:

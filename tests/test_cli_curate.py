@@ -1,4 +1,4 @@
-"""Editors' decisions through the real CLI (`decide`), on a recorded feed collected from a loopback server."""
+"""Curation commands through the real CLI (items, decide), on a recorded feed served on loopback."""
 
 from __future__ import annotations
 
@@ -89,3 +89,9 @@ def test_a_decision_that_cannot_apply_is_refused_and_nothing_is_stored(
 def test_an_unknown_item_is_named(cli, curated) -> None:
     result = cli("decide", "999", "pin")
     assert result.code == 1 and result.err.strip() == "error: no item with id 999"
+
+
+def test_items_names_an_unknown_source_instead_of_listing_nothing(cli, curated) -> None:
+    result = cli("items", "--source", "alpah")
+    assert result.code == 1 and result.err.strip() == "error: unknown source 'alpah'; sources: alpha"
+    assert cli("items", "--source", "alpha", "--since", "2000-01-01", "--json").json()["count"] == 3
