@@ -39,7 +39,8 @@ def items() -> Any:
         theme = None
     source = request.args.get("source") or None
     found = jobs.list_items(svc, since=since, theme=theme, source_ids=(source,) if source else ())
-    page = _page(request.args.get("page", ""), len(found))
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page = _page(request.args.get("page", ""), pages)
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     stories: dict[str, list[object]] = {}
     for item in found:
@@ -51,7 +52,7 @@ def items() -> Any:
         items=shown,
         total=len(found),
         page=page,
-        pages=max(1, -(-len(found) // PAGE_SIZE)),
+        pages=pages,
         stories=stories,
         themes=themes,
         sources=_sources(svc, found),
@@ -66,9 +67,7 @@ def items() -> Any:
 def decide(item_id: int) -> Any:
     word = request.form.get("action", "")
     try:
-        jobs.decide_in_words(
-            services(), item_id, word, request.form.get("value"), editor=g.user.email
-        )
+        jobs.decide_in_words(services(), item_id, word, request.form.get("value"), editor=g.user.email)
     except (DecisionError, NotFound) as exc:
         flash(f"Item {item_id}: {exc}")
     else:
@@ -92,8 +91,8 @@ def _since(text: str, timezone: str, now: datetime) -> tuple[datetime, str]:
     return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(timezone)), day.isoformat()
 
 
-def _page(text: str, count: int) -> int:
-    pages = max(1, -(-count // PAGE_SIZE))
+def _page(text: str, pages: int) -> int:
+    """The page asked for, within 1..pages (the first when none or nonsense is asked for)."""
     return min(max(int(text), 1), pages) if text.isdigit() else 1
 
 
