@@ -69,9 +69,7 @@ DECISION_WORDS: dict[str, EditorAction] = {
 }
 
 
-def decide_in_words(
-    svc: Services, item_id: int, word: str, value: str | None, *, editor: str
-) -> Curation:
+def decide_in_words(svc: Services, item_id: int, word: str, value: str | None, *, editor: str) -> Curation:
     """`decide`, with the decision named as an editor names it (DECISION_WORDS): `add-theme THEME`,
     `noise [REASON]`, `merge OTHER_ITEM_ID` (join that item's story), `pin`..."""
     action = DECISION_WORDS.get(word)
