@@ -62,7 +62,7 @@ class _Story:
     score: float
 
 
-def eligible(story: _Story, now: datetime) -> bool:
+def _eligible(story: _Story, now: datetime) -> bool:
     """Whether a story may go in a draft: see rule 2 above."""
     if story.curation.included:
         return True
@@ -123,7 +123,9 @@ def _stories(candidates: Sequence[DraftCandidate], settings: DigestSettings, now
 def _story_curation(lead: DraftCandidate, members: Sequence[DraftCandidate]) -> Curation:
     """The lead's curation with the editors' decisions about every item of the story applied, in the
     order they were made: an editor decides about the story, on whichever of its items they were looking
-    at. The automatic themes stay the lead's (a re-publication may have less text)."""
+    at. The lead's own decisions are applied again with the others, so that the latest wins whichever
+    item it was made on (applying one twice changes nothing the draft reads). The automatic themes stay
+    the lead's (a re-publication may have less text)."""
     decisions = [replace(d, item_id=lead.item.id) for c in members for d in c.decisions]
     return apply_editor_decisions(lead.curation, decisions) if decisions else lead.curation
 
@@ -179,7 +181,7 @@ def assemble_draft(
     entries: dict[str, list[DigestEntry]] = {theme: [] for theme in order}
     per_member: dict[str, int] = {}
     for story in _stories(candidates, settings, now):
-        if not eligible(story, now):
+        if not _eligible(story, now):
             continue
         theme = _primary_theme(story.curation.tags, order)
         if theme is None:

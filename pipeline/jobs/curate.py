@@ -6,7 +6,7 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -215,30 +215,10 @@ _Task = tuple[StoredItem, list[EditorDecision]]
 Curated = tuple[CurationRecord, StoryFeatures]
 
 
-def curate_batch(
-    ctx: CurationContext,
-    items: Sequence[StoredItem],
-    decisions: Mapping[int, list[EditorDecision]],
-    settings: DigestSettings,
-    now: datetime | None,
-    *,
-    workers: int | None = None,
-    pool_min_items: int | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> list[Curation]:
-    """The curations of `items`, in their order, with editors' decisions applied (see curate_stream)."""
-    stream = curate_stream(
-        ctx,
-        items,
-        decisions,
-        settings,
-        now,
-        workers=workers,
-        pool_min_items=pool_min_items,
-        on_progress=on_progress,
-    )
+def curations_of(chunks: Iterable[list[Curated]]) -> list[Curation]:
+    """The curations in chunks of curated items (see curate_stream), in their order."""
     evidence: dict[tuple[str, str], Evidence] = {}
-    return [curation_from_record(record, evidence) for chunk in stream for record, _features in chunk]
+    return [curation_from_record(record, evidence) for chunk in chunks for record, _features in chunk]
 
 
 def curate_stream(

@@ -11,7 +11,7 @@ import pytest
 from pipeline.curate.members import MemberMatcher
 from pipeline.curate.noise import NoiseMatcher
 from pipeline.curate.themes import ThemeMatcher
-from pipeline.jobs.curate import CurationContext, curate_batch
+from pipeline.jobs.curate import CurationContext, curate_stream, curations_of
 from pipeline.types import DigestSettings, EditorDecision, Source, StoredItem
 
 T0 = datetime(2024, 9, 2, 8, 0, tzinfo=UTC)
@@ -78,8 +78,10 @@ def test_the_pool_curates_as_one_process_does(ctx: CurationContext) -> None:
         2: [EditorDecision(item_id=2, action="remove_theme", value="policy", editor="kari")],
         3: [EditorDecision(item_id=3, action="unmark_noise", editor="kari")],
     }
-    alone = curate_batch(ctx, items, decisions, DigestSettings(), NOW, workers=1)
-    pooled = curate_batch(ctx, items, decisions, DigestSettings(), NOW, workers=2, pool_min_items=1)
+    alone = curations_of(curate_stream(ctx, items, decisions, DigestSettings(), NOW, workers=1))
+    pooled = curations_of(
+        curate_stream(ctx, items, decisions, DigestSettings(), NOW, workers=2, pool_min_items=1)
+    )
     assert pooled == alone
     assert [c.item_id for c in pooled] == [i.id for i in items]
     trial = pooled[0]
@@ -105,7 +107,7 @@ def other_thread() -> Iterator[None]:
 def test_spawned_workers_build_their_matchers(ctx: CurationContext, other_thread: None) -> None:
     items = stored(4)
     seen: list[tuple[int, int]] = []
-    pooled = curate_batch(
+    stream = curate_stream(
         ctx,
         items,
         {},
@@ -115,7 +117,8 @@ def test_spawned_workers_build_their_matchers(ctx: CurationContext, other_thread
         pool_min_items=1,
         on_progress=lambda done, total: seen.append((done, total)),
     )
-    assert pooled == curate_batch(ctx, items, {}, DigestSettings(), NOW, workers=1)
+    pooled = curations_of(stream)
+    assert pooled == curations_of(curate_stream(ctx, items, {}, DigestSettings(), NOW, workers=1))
     assert seen[-1] == (4, 4)
 
 
